@@ -1,0 +1,24 @@
+//! # bukti-core
+//!
+//! The code a phone and the server share, so that both merge evidence with exactly the same rules.
+//!
+//! - [`record`]: one police activity record as one Automerge document: the typed view, how it is
+//!   read from and written to the document, and its validation.
+//! - [`catalogue`]: activity kinds, service types and the LKE (areas and sub-indicators) as data.
+//! - [`ingest`]: applying untrusted Automerge bytes safely (size caps, strict decoding, panics
+//!   contained), used by the server for pushes and by devices for pulls.
+//! - [`history`]: who changed which fields of a record, and when, read from the Automerge history.
+//! - [`protocol`]: the sync wire format (push, pull, registration, errors) and its limits.
+//! - [`unit`]: unit paths (`bali/buleleng/sawan`) and the subtree scope built on them.
+//! - `device` (feature `device`): the offline store, the sync engine and the `bukti` CLI.
+
+pub mod catalogue;
+pub mod history;
+pub mod id;
+pub mod ingest;
+pub mod protocol;
+pub mod record;
+pub mod unit;
+
+pub use id::RecordId;
+pub use record::{Record, RecordDoc};

@@ -1,0 +1,231 @@
+//! The sync protocol's wire types, shared by the device and the server. `docs/protocol.md`
+//! describes the exchange; this module is its single source of truth for shapes and limits.
+//!
+//! Bodies are JSON; Automerge bytes travel base64-encoded. Every request carries
+//! [`PROTOCOL_HEADER`]; a server that cannot speak the device's version answers 426 with
+//! [`ErrorBody::code`] `protocol_version`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{RecordId, record::Problem};
+
+/// Version of this protocol. Bumped only for changes an older peer cannot ignore.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Request header carrying [`PROTOCOL_VERSION`].
+pub const PROTOCOL_HEADER: &str = "bukti-protocol";
+
+/// Most records in one push batch.
+pub const MAX_PUSH_RECORDS: usize = 500;
+/// Largest request body the server reads (after decompression).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Most records in one pull page.
+pub const MAX_PULL_LIMIT: u32 = 1000;
+/// Pull page size when the device does not ask for one.
+pub const DEFAULT_PULL_LIMIT: u32 = 500;
+
+/// `POST /api/v1/sync/push`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub records: Vec<PushRecord>,
+}
+
+/// The changes one record has that the server lacks, as far as the device knows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRecord {
+    pub id: RecordId,
+    /// Raw (uncompressed) Automerge change chunks, each base64-encoded.
+    #[serde(with = "b64_list")]
+    pub changes: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// One result per pushed record, in request order.
+    pub results: Vec<PushResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub id: RecordId,
+    #[serde(flatten)]
+    pub outcome: PushOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// The record is durable on the server with these heads. `changed` is false for a replay.
+    Accepted { heads: Vec<String>, changed: bool },
+    /// Nothing of this record was stored; the reason says why and what to do.
+    Rejected {
+        code: RejectCode,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        problems: Vec<Problem>,
+    },
+}
+
+/// Why a pushed record was refused. Devices act on the code; people read the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// The bytes are not Automerge changes. Retrying the same bytes will not help.
+    CorruptChanges,
+    /// The changes build on history the server lacks: resend the record's full history.
+    MissingDependencies,
+    /// The document's `id` field is not the id it was pushed under.
+    IdMismatch,
+    /// The merged document fails validation; `problems` lists each field.
+    Invalid,
+    /// The record belongs to a unit outside the pusher's scope.
+    OutOfScope,
+    /// The record or one of its changes is over a size limit.
+    TooLarge,
+    /// The same record appears twice in one batch.
+    Duplicate,
+}
+
+impl RejectCode {
+    /// Whether the device should keep the record queued and try again later (after resending
+    /// history) rather than wait for a person to fix it.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, RejectCode::MissingDependencies)
+    }
+}
+
+/// `GET /api/v1/sync/pull?since=<cursor>&limit=<n>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub records: Vec<PulledRecord>,
+    /// Pass as `since` next time. Never goes backwards.
+    pub cursor: i64,
+    /// True when more records are waiting beyond this page.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PulledRecord {
+    pub id: RecordId,
+    /// Position in the change feed.
+    pub seq: i64,
+    pub heads: Vec<String>,
+    /// The whole document (compacted), base64.
+    #[serde(with = "b64")]
+    pub doc: Vec<u8>,
+}
+
+/// `POST /api/v1/devices`: a device asks for a credential. Until enrollment codes exist, an HQ
+/// token whose scope covers `unit` authorises the registration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub officer: String,
+    pub unit: String,
+    pub device_name: String,
+    /// The Automerge actor id (hex) the device will write with.
+    pub actor_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    pub device_id: uuid::Uuid,
+    /// Bearer token for every later request. Shown once.
+    pub token: String,
+    pub unit: String,
+    pub officer: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `body_too_large`, `unauthorized`, `not_found`.
+    pub code: String,
+    /// What went wrong and what to do about it.
+    pub message: String,
+}
+
+mod b64 {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD.decode(s.as_bytes()).map_err(D::Error::custom)
+    }
+}
+
+mod b64_list {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error, ser::SerializeSeq};
+
+    pub fn serialize<S: Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(list.len()))?;
+        for bytes in list {
+            seq.serialize_element(&STANDARD.encode(bytes))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let list = <Vec<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+        list.iter()
+            .map(|s| STANDARD.decode(s.as_bytes()).map_err(D::Error::custom))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_have_a_stable_wire_shape() {
+        let id: RecordId = "0193a6b2-0000-7000-8000-000000000001"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let accepted = PushResult {
+            id,
+            outcome: PushOutcome::Accepted {
+                heads: vec!["ab".into()],
+                changed: true,
+            },
+        };
+        let json = serde_json::to_value(&accepted).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            json,
+            serde_json::json!({"id": id.to_string(), "status": "accepted", "heads": ["ab"], "changed": true})
+        );
+        let rejected: PushResult = serde_json::from_value(serde_json::json!({
+            "id": id.to_string(), "status": "rejected", "code": "missing_dependencies", "reason": "x"
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            rejected.outcome,
+            PushOutcome::Rejected {
+                code: RejectCode::MissingDependencies,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn bytes_travel_as_base64() {
+        let rec = PushRecord {
+            id: RecordId::new(),
+            changes: vec![vec![0, 1, 2, 255]],
+        };
+        let json = serde_json::to_string(&rec).unwrap_or_else(|e| panic!("{e}"));
+        assert!(json.contains("\"AAEC/w==\""), "{json}");
+        let back: PushRecord = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.changes, rec.changes);
+        assert!(
+            serde_json::from_str::<PushRecord>(
+                r#"{"id":"0193a6b2-0000-7000-8000-000000000001","changes":["!!"]}"#
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! The activity record: what an officer captured (who, what, when, where, how many, which LKE
+//! indicators it evidences, which photos) plus the review section HQ fills in.
+//!
+//! The Automerge document is the truth; [`Record`] is the typed view of it. [`doc`] reads the
+//! view out of a document and writes edits back as the smallest change that expresses them, so
+//! that concurrent edits of different fields merge and fields this version does not know survive.
+//! [`validate`] checks a view and reports every problem with its path.
+//!
+//! Field types were chosen for how they merge and what they cost: the narrative is a plain string
+//! (last writer wins on concurrent rewrites) rather than Automerge `Text`, because `Text` costs
+//! about five times as much to receive and save (≈190 µs against ≈40 µs per record) and a record's
+//! narrative is written by one officer; counts are per-key registers so that one device's
+//! correction of a count never doubles another's; LKE tags and photos are maps keyed by code and
+//! hash so concurrent additions are a set union.
+
+pub mod doc;
+pub mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::RecordId;
+
+pub use doc::{DocError, RecordDoc};
+pub use validate::{Problem, validate};
+
+/// The schema version this build writes. Readers accept documents from newer writers: fields they
+/// do not know are left untouched.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: RecordId,
+    pub schema: u64,
+    /// Unit path of the unit the record was captured in, e.g. `bali/buleleng/sawan`.
+    pub unit: String,
+    /// NRP of the officer who captured it.
+    pub officer: String,
+    /// Activity kind code from the catalogue.
+    pub kind: String,
+    pub title: String,
+    pub narrative: String,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    /// When the device created the record, by the device clock.
+    pub captured_at: Timestamp,
+    pub location: Option<Location>,
+    pub place: String,
+    pub counts: Counts,
+    /// LKE sub-indicator codes this activity evidences (`PW.P3`, …).
+    pub lke: BTreeSet<String>,
+    /// Photos by SHA-256 of the original bytes (hex).
+    pub photos: BTreeMap<String, PhotoRef>,
+    pub status: Status,
+    pub review: Review,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub lat: f64,
+    pub lon: f64,
+    /// Horizontal accuracy radius in metres, as the positioning source reported it.
+    pub accuracy_m: Option<f64>,
+    /// `gps`, `network` or `manual`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub people_served: Option<u64>,
+    pub participants: Option<u64>,
+    /// Services delivered, by service type code (`skck` → 3).
+    pub services: BTreeMap<String, u64>,
+}
+
+/// A photo referred to by content hash; the bytes travel separately.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRef {
+    pub size: u64,
+    /// `camera` (taken in the app) or `gallery` (imported).
+    pub source: String,
+    pub taken_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Draft,
+    Submitted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Submitted => "submitted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(Status::Draft),
+            "submitted" => Some(Status::Submitted),
+            _ => None,
+        }
+    }
+}
+
+/// The part of a record only HQ writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub verdict: Option<Verdict>,
+    pub verdict_by: Option<String>,
+    pub verdict_at: Option<Timestamp>,
+    pub comments: Vec<Comment>,
+}
+
+/// A reviewer's verdict on a record, mirroring the TPI desk evaluation (valid / perlu revisi /
+/// ditolak).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Valid,
+    NeedsRevision,
+    Rejected,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::NeedsRevision => "needs_revision",
+            Verdict::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "valid" => Some(Verdict::Valid),
+            "needs_revision" => Some(Verdict::NeedsRevision),
+            "rejected" => Some(Verdict::Rejected),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: String,
+    pub author: String,
+    pub at: Timestamp,
+    pub text: String,
+}
+
+/// Now, truncated to the millisecond precision documents store, so a value survives a round
+/// trip through a document unchanged.
+pub fn now_ms() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond())
+        .expect("the current time is within jiff's range")
+}
+
+impl Record {
+    /// A new draft captured now by `officer` in `unit`.
+    pub fn new(unit: &str, officer: &str, kind: &str, title: &str) -> Self {
+        Self {
+            id: RecordId::new(),
+            schema: SCHEMA_VERSION,
+            unit: unit.to_owned(),
+            officer: officer.to_owned(),
+            kind: kind.to_owned(),
+            title: title.to_owned(),
+            narrative: String::new(),
+            started_at: None,
+            ended_at: None,
+            captured_at: now_ms(),
+            location: None,
+            place: String::new(),
+            counts: Counts::default(),
+            lke: BTreeSet::new(),
+            photos: BTreeMap::new(),
+            status: Status::Draft,
+            review: Review::default(),
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Validation of a record's typed view: every problem, each with the path of the field it is
+//! about, so a device can show them next to the fields and the server can return them all at once.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{Record, SCHEMA_VERSION, Status};
+use crate::{catalogue::Catalogue, unit::UnitPath};
+
+/// One thing wrong with a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Dotted path of the field, e.g. `counts.services.skck` or `location.lat`.
+    pub path: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: &str, message: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// `path: message; path: message` for one-line error messages.
+    pub fn join(problems: &[Problem]) -> String {
+        problems
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+const MAX_TITLE: usize = 200;
+const MAX_NARRATIVE: usize = 20_000;
+const MAX_PLACE: usize = 200;
+const MAX_COUNT: u64 = 1_000_000;
+/// Device clocks drift and time zones get mis-set; a day of slack catches real mistakes without
+/// refusing honest records.
+const CLOCK_SLACK: SignedDuration = SignedDuration::from_hours(24);
+
+/// Checks `record` against the catalogue; `now` is the checker's clock, used to refuse records
+/// that claim to come from the future.
+pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut bad = |path: &str, message: &str| out.push(Problem::new(path, message));
+
+    if record.schema == 0 || record.schema > SCHEMA_VERSION * 1000 {
+        bad("schema", "missing or unknown schema version");
+    }
+    if let Err(e) = UnitPath::parse(&record.unit) {
+        bad("unit", &e.to_string());
+    }
+    let nrp_ok = (8..=18).contains(&record.officer.len())
+        && record.officer.bytes().all(|b| b.is_ascii_digit());
+    if !nrp_ok {
+        bad(
+            "officer",
+            "expected the officer's NRP (8 digits) or NIP (18 digits)",
+        );
+    }
+    if catalogue.activity_kind(&record.kind).is_none() {
+        bad("kind", "unknown activity kind; `bukti kinds` lists them");
+    }
+    if record.title.trim().is_empty() {
+        bad("title", "required");
+    } else if record.title.chars().count() > MAX_TITLE {
+        bad("title", &format!("longer than {MAX_TITLE} characters"));
+    }
+    if record.narrative.chars().count() > MAX_NARRATIVE {
+        bad(
+            "narrative",
+            &format!("longer than {MAX_NARRATIVE} characters"),
+        );
+    }
+    if record.place.chars().count() > MAX_PLACE {
+        bad("place", &format!("longer than {MAX_PLACE} characters"));
+    }
+    let latest = now + CLOCK_SLACK;
+    for (path, t) in [
+        ("captured_at", Some(record.captured_at)),
+        ("started_at", record.started_at),
+        ("ended_at", record.ended_at),
+    ] {
+        if t.is_some_and(|t| t > latest) {
+            bad(path, "lies in the future; check the device clock");
+        }
+    }
+    if let (Some(s), Some(e)) = (record.started_at, record.ended_at) {
+        if e < s {
+            bad("ended_at", "before started_at");
+        }
+    }
+    if let Some(loc) = &record.location {
+        if !(-90.0..=90.0).contains(&loc.lat) {
+            bad("location.lat", "must be between -90 and 90");
+        }
+        if !(-180.0..=180.0).contains(&loc.lon) {
+            bad("location.lon", "must be between -180 and 180");
+        }
+        if loc
+            .accuracy_m
+            .is_some_and(|a| !(0.0..=100_000.0).contains(&a))
+        {
+            bad("location.accuracy_m", "must be between 0 and 100000 metres");
+        }
+        if !["gps", "network", "manual"].contains(&loc.source.as_str()) {
+            bad("location.source", "expected gps, network or manual");
+        }
+    }
+    for (path, n) in [
+        ("counts.people_served", record.counts.people_served),
+        ("counts.participants", record.counts.participants),
+    ] {
+        if n.is_some_and(|n| n > MAX_COUNT) {
+            bad(path, "implausibly large");
+        }
+    }
+    for (code, n) in &record.counts.services {
+        let path = format!("counts.services.{code}");
+        if catalogue.service_type(code).is_none() {
+            bad(&path, "unknown service type; `bukti kinds` lists them");
+        }
+        if *n > MAX_COUNT {
+            bad(&path, "implausibly large");
+        }
+    }
+    for code in &record.lke {
+        if catalogue.sub_indicator(code).is_none() {
+            bad(&format!("lke.{code}"), "unknown LKE sub-indicator code");
+        }
+    }
+    for (hash, photo) in &record.photos {
+        let path = format!("photos.{hash}");
+        if hash.len() != 64
+            || !hash
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            bad(
+                &path,
+                "key must be the SHA-256 of the photo in lowercase hex",
+            );
+        }
+        if !["camera", "gallery"].contains(&photo.source.as_str()) {
+            bad(&format!("{path}.source"), "expected camera or gallery");
+        }
+    }
+    if record.status == Status::Submitted {
+        if record.started_at.is_none() {
+            bad("started_at", "required before submitting");
+        }
+        if record.location.is_none() && record.place.trim().is_empty() {
+            bad(
+                "location",
+                "a location or a place name is required before submitting",
+            );
+        }
+    }
+    for (i, c) in record.review.comments.iter().enumerate() {
+        if c.text.trim().is_empty() || c.author.is_empty() || c.id.is_empty() {
+            bad(
+                &format!("review.comments[{i}]"),
+                "a comment needs an id, an author and text",
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Location;
+
+    fn valid() -> Record {
+        let mut r = Record::new(
+            "bali/buleleng/sawan",
+            "87010123",
+            "pelayanan-skck",
+            "Pelayanan SKCK keliling",
+        );
+        r.started_at = Some(r.captured_at);
+        r.location = Some(Location {
+            lat: -8.1,
+            lon: 115.1,
+            accuracy_m: Some(5.0),
+            source: "gps".into(),
+        });
+        r.counts.services.insert("skck".into(), 4);
+        r.lke.insert("PP.P2".into());
+        r.status = Status::Submitted;
+        r
+    }
+
+    #[test]
+    fn a_complete_record_is_valid() {
+        assert_eq!(
+            validate(&valid(), Catalogue::builtin(), Timestamp::now()),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let mut r = valid();
+        r.unit = "Polsek Sawan".into();
+        r.officer = "abc".into();
+        r.kind = "karaoke".into();
+        r.title = " ".into();
+        r.started_at = None;
+        r.location = Some(Location {
+            lat: 91.0,
+            lon: 0.0,
+            accuracy_m: None,
+            source: "guess".into(),
+        });
+        r.counts.services.insert("pizza".into(), 1);
+        r.lke.insert("XX.P9".into());
+        let paths: Vec<String> = validate(&r, Catalogue::builtin(), Timestamp::now())
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        for expected in [
+            "unit",
+            "officer",
+            "kind",
+            "title",
+            "started_at",
+            "location.lat",
+            "location.source",
+            "counts.services.pizza",
+            "lke.XX.P9",
+        ] {
+            assert!(
+                paths.iter().any(|p| p == expected),
+                "missing {expected} in {paths:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn records_from_the_future_are_refused() {
+        let mut r = valid();
+        r.captured_at = Timestamp::now() + SignedDuration::from_hours(72);
+        let problems = validate(&r, Catalogue::builtin(), Timestamp::now());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "captured_at");
+    }
+}
