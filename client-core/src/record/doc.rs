@@ -104,12 +104,13 @@ impl RecordDoc {
         self.doc.get_heads()
     }
 
-    /// The changes a peer that has `heads` lacks, each encoded on its own.
+    /// The changes a peer that has `heads` lacks, each as one raw (uncompressed) change chunk:
+    /// the sync protocol refuses compressed chunks, which `Change::bytes` may produce.
     pub fn changes_since(&mut self, heads: &[ChangeHash]) -> Vec<Vec<u8>> {
         self.doc
             .get_changes(heads)
-            .into_iter()
-            .map(|mut c| c.bytes().into_owned())
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
             .collect()
     }
 }
@@ -181,12 +182,10 @@ impl<D: ReadDoc> Reader<'_, D> {
     }
 
     fn timestamp(&mut self, obj: &ObjId, key: &str, path: &str) -> Option<Timestamp> {
-        let ms = match self.scalar(obj, key, path)? {
-            ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => ms,
-            _ => {
-                self.problem(path, "expected a timestamp");
-                return None;
-            }
+        let (ScalarValue::Timestamp(ms) | ScalarValue::Int(ms)) = self.scalar(obj, key, path)?
+        else {
+            self.problem(path, "expected a timestamp");
+            return None;
         };
         match Timestamp::from_millisecond(ms) {
             Ok(t) => Some(t),
@@ -345,12 +344,9 @@ fn read_review<D: ReadDoc>(r: &mut Reader<'_, D>) -> Review {
     if let Some(list) = r.object(&rv, "comments", "review.comments", ObjType::List) {
         for i in 0..r.doc.length(&list) {
             let path = format!("review.comments[{i}]");
-            let item = match r.doc.get(&list, i) {
-                Ok(Some((Value::Object(ObjType::Map), id))) => id,
-                _ => {
-                    r.problem(&path, "expected a comment map");
-                    continue;
-                }
+            let Ok(Some((Value::Object(ObjType::Map), item))) = r.doc.get(&list, i) else {
+                r.problem(&path, "expected a comment map");
+                continue;
             };
             let comment = Comment {
                 id: r
@@ -402,6 +398,8 @@ fn ts(t: &Timestamp) -> ScalarValue {
     ScalarValue::Timestamp(t.as_millisecond())
 }
 
+// Takes `&String` because it is passed where a `Fn(&T) -> ScalarValue` with `T = String` is due.
+#[allow(clippy::ptr_arg)]
 fn str_value(s: &String) -> ScalarValue {
     ScalarValue::from(s.as_str())
 }

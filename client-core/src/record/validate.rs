@@ -88,10 +88,10 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
             bad(path, "lies in the future; check the device clock");
         }
     }
-    if let (Some(s), Some(e)) = (record.started_at, record.ended_at) {
-        if e < s {
-            bad("ended_at", "before started_at");
-        }
+    if let (Some(s), Some(e)) = (record.started_at, record.ended_at)
+        && e < s
+    {
+        bad("ended_at", "before started_at");
     }
     if let Some(loc) = &record.location {
         if !(-90.0..=90.0).contains(&loc.lat) {
