@@ -10,9 +10,12 @@
 //! - [`history`]: who changed which fields of a record, and when, read from the Automerge history.
 //! - [`protocol`]: the sync wire format (push, pull, registration, errors) and its limits.
 //! - [`unit`]: unit paths (`bali/buleleng/sawan`) and the subtree scope built on them.
-//! - `device` (feature `device`): the offline store, the sync engine and the `bukti` CLI.
+//! - `device` (feature `device`): the offline device store, the sync client and engine, and the
+//!   `bukti` field CLI.
 
 pub mod catalogue;
+#[cfg(feature = "device")]
+pub mod device;
 pub mod history;
 pub mod id;
 pub mod ingest;

@@ -1,0 +1,1 @@
+//! The `bukti` command line.

@@ -1,0 +1,78 @@
+//! Everything that can go wrong on a device, each message saying what to do about it.
+
+use std::path::PathBuf;
+
+use crate::{
+    RecordId,
+    record::{DocError, Problem},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error(
+        "this device is not registered: run `bukti register --server URL --token HQ_TOKEN \
+         --officer NRP --unit UNIT` first"
+    )]
+    NotRegistered,
+    #[error(
+        "this device is already registered with {server} (officer {officer}, unit {unit}); \
+         add --force to replace that registration"
+    )]
+    AlreadyRegistered {
+        server: String,
+        officer: String,
+        unit: String,
+    },
+    /// The record would be invalid; nothing was written.
+    #[error("the record is not valid, nothing was saved: {}", Problem::join(.0))]
+    Invalid(Vec<Problem>),
+    #[error("there is no record {0} on this device; `bukti list` shows the records it holds")]
+    NotFound(RecordId),
+    #[error("{0}")]
+    Usage(String),
+    #[error(
+        "could not reach the server at {server}: {source}; check the network connection and \
+         the server address, then sync again (nothing was lost)"
+    )]
+    Network {
+        server: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered with an error body.
+    #[error(
+        "the server refused the request ({code}): {message}{}",
+        server_hint(code)
+    )]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("{0}; sync again later, and report it if it persists")]
+    Protocol(String),
+    #[error("the local store is damaged: {0}")]
+    Corrupt(String),
+    #[error("a stored record document cannot be used: {0}")]
+    Doc(#[from] DocError),
+    #[error("local database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("could not prepare the local database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot use the device directory {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn server_hint(code: &str) -> &'static str {
+    match code {
+        "unauthorized" => {
+            " (the device token is unknown or revoked: register again with `bukti register --force`)"
+        }
+        "protocol_version" => " (update the bukti app)",
+        _ => "",
+    }
+}

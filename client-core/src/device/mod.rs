@@ -1,0 +1,371 @@
+//! The device side of Bukti: an officer's phone or laptop that captures activity records
+//! offline and syncs them with a server when it can.
+//!
+//! [`Device`] is the façade the `bukti` CLI (and the integration tests) use. Underneath:
+//! - `store`: the SQLite store (documents, listing projection, outbox, settings);
+//! - `client`: the HTTP calls of the sync protocol;
+//! - `plan`: the pure decisions of a push (what to send, what each result means);
+//! - `sync`: the engine that runs push and pull against the store and the client;
+//! - [`cli`]: the `bukti` command line.
+
+pub mod cli;
+mod client;
+mod error;
+mod model;
+mod plan;
+mod progress;
+mod store;
+mod sync;
+
+use std::path::Path;
+
+use automerge::{ActorId, ChangeHash};
+
+pub use error::DeviceError;
+pub use model::{Capture, DeviceStatus, HeldRecord, RecordSummary, Registration, SyncState};
+pub use plan::Rejection;
+pub use progress::{NoProgress, Phase, Progress};
+pub use sync::SyncReport;
+
+use client::SyncClient;
+use store::{DeviceStore, Projection, key};
+use sync::Engine;
+
+use crate::{
+    RecordDoc, RecordId,
+    catalogue::Catalogue,
+    ingest,
+    protocol::{DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_RECORDS, RegisterRequest},
+    record::{self, Problem, Record},
+    unit::UnitPath,
+};
+
+/// File name of the store inside the device's home directory.
+pub const DB_FILE: &str = "device.db";
+
+/// One device: its store and its sync settings.
+#[derive(Debug)]
+pub struct Device {
+    store: DeviceStore,
+    push_batch_size: usize,
+    pull_limit: u32,
+}
+
+/// What capturing and syncing need from the registration.
+struct Credentials {
+    registration: Registration,
+    token: String,
+    actor: ActorId,
+}
+
+impl Device {
+    /// Opens the device whose data lives in `home`, creating the directory and store if needed.
+    pub async fn open(home: &Path) -> Result<Device, DeviceError> {
+        std::fs::create_dir_all(home).map_err(|source| DeviceError::Io {
+            path: home.to_owned(),
+            source,
+        })?;
+        let store = DeviceStore::open(&home.join(DB_FILE)).await?;
+        Ok(Device {
+            store,
+            push_batch_size: MAX_PUSH_RECORDS,
+            pull_limit: DEFAULT_PULL_LIMIT,
+        })
+    }
+
+    /// Records per push request, at most [`MAX_PUSH_RECORDS`].
+    pub fn set_push_batch_size(&mut self, n: usize) {
+        self.push_batch_size = n.clamp(1, MAX_PUSH_RECORDS);
+    }
+
+    /// Records per pull page, at most [`MAX_PULL_LIMIT`].
+    pub fn set_pull_limit(&mut self, n: u32) {
+        self.pull_limit = n.clamp(1, MAX_PULL_LIMIT);
+    }
+
+    /// Closes the store, waiting for its connections to finish.
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+
+    /// Registers this device with a server, using an HQ token whose unit covers `unit`. Refuses
+    /// when the device already holds a credential; see [`Device::register_again`].
+    pub async fn register(
+        &self,
+        server_url: &str,
+        hq_token: &str,
+        officer: &str,
+        unit: &str,
+        device_name: &str,
+    ) -> Result<Registration, DeviceError> {
+        if let Some(existing) = self.registration().await? {
+            return Err(DeviceError::AlreadyRegistered {
+                server: existing.server_url,
+                officer: existing.officer,
+                unit: existing.unit,
+            });
+        }
+        self.register_again(server_url, hq_token, officer, unit, device_name)
+            .await
+    }
+
+    /// Registers even if the device already holds a credential (a revoked token, a new server,
+    /// another officer). Every record is queued again, since the (new) server may lack them.
+    pub async fn register_again(
+        &self,
+        server_url: &str,
+        hq_token: &str,
+        officer: &str,
+        unit: &str,
+        device_name: &str,
+    ) -> Result<Registration, DeviceError> {
+        UnitPath::parse(unit).map_err(|e| DeviceError::Usage(e.to_string()))?;
+        let server_url = server_url.trim_end_matches('/');
+        if !server_url.starts_with("http://") {
+            return Err(DeviceError::Usage(format!(
+                "{server_url:?} is not a server address this build can reach: use http://HOST:PORT \
+                 (run the device behind a TLS-terminating tunnel or proxy for https)"
+            )));
+        }
+        let actor = ActorId::random();
+        let request = RegisterRequest {
+            officer: officer.to_owned(),
+            unit: unit.to_owned(),
+            device_name: device_name.to_owned(),
+            actor_id: actor.to_hex_string(),
+        };
+        let answer = SyncClient::new(server_url, hq_token)?
+            .register(&request)
+            .await?;
+        let registration = Registration {
+            server_url: server_url.to_owned(),
+            device_id: answer.device_id,
+            officer: answer.officer,
+            unit: answer.unit,
+            device_name: device_name.to_owned(),
+            actor_id: actor.to_hex_string(),
+        };
+        let mut tx = self.store.begin().await?;
+        let device_id = registration.device_id.to_string();
+        for (k, v) in [
+            (key::SERVER_URL, registration.server_url.as_str()),
+            (key::DEVICE_TOKEN, answer.token.as_str()),
+            (key::DEVICE_ID, device_id.as_str()),
+            (key::DEVICE_NAME, registration.device_name.as_str()),
+            (key::ACTOR_ID, registration.actor_id.as_str()),
+            (key::OFFICER, registration.officer.as_str()),
+            (key::UNIT, registration.unit.as_str()),
+        ] {
+            tx.set_meta(k, v).await?;
+        }
+        tx.reset_sync_state().await?;
+        tx.commit().await?;
+        Ok(registration)
+    }
+
+    /// The registration, or `None` before `register`.
+    pub async fn registration(&self) -> Result<Option<Registration>, DeviceError> {
+        Ok(self.credentials().await?.map(|c| c.registration))
+    }
+
+    async fn credentials(&self) -> Result<Option<Credentials>, DeviceError> {
+        let mut meta = self.store.meta_all().await?;
+        let mut take = |k: &str| meta.remove(k).unwrap_or_default();
+        let token = take(key::DEVICE_TOKEN);
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let actor_id = take(key::ACTOR_ID);
+        let actor = hex::decode(&actor_id)
+            .map(ActorId::from)
+            .map_err(|e| DeviceError::Corrupt(format!("stored actor id {actor_id:?}: {e}")))?;
+        let device_id = take(key::DEVICE_ID);
+        let device_id = device_id
+            .parse()
+            .map_err(|e| DeviceError::Corrupt(format!("stored device id {device_id:?}: {e}")))?;
+        let registration = Registration {
+            server_url: take(key::SERVER_URL),
+            device_id,
+            officer: take(key::OFFICER),
+            unit: take(key::UNIT),
+            device_name: take(key::DEVICE_NAME),
+            actor_id,
+        };
+        Ok(Some(Credentials {
+            registration,
+            token,
+            actor,
+        }))
+    }
+
+    async fn registered(&self) -> Result<Credentials, DeviceError> {
+        self.credentials().await?.ok_or(DeviceError::NotRegistered)
+    }
+
+    /// Validates and stores a new record, queued for the next sync. The record is durable when
+    /// this returns.
+    pub async fn capture(&self, capture: Capture) -> Result<RecordId, DeviceError> {
+        let creds = self.registered().await?;
+        let reg = &creds.registration;
+        let catalogue = Catalogue::builtin();
+        let record = capture.into_record(&reg.unit, &reg.officer, catalogue);
+        let problems = record::validate(&record, catalogue, record::now_ms());
+        if !problems.is_empty() {
+            return Err(DeviceError::Invalid(problems));
+        }
+        let author = format!("officer:{}", reg.officer);
+        let mut doc = RecordDoc::create(&record, creds.actor, &author);
+        let heads = ingest::heads_to_strings(&doc.heads());
+        let bytes = doc.save();
+        let mut tx = self.store.begin().await?;
+        tx.put_record(record.id, &bytes, &Projection::of(&record), &heads)
+            .await?;
+        tx.enqueue(record.id).await?;
+        tx.commit().await?;
+        Ok(record.id)
+    }
+
+    /// Applies `edit` to a record and stores the difference as one change, queued for the next
+    /// sync. Returns whether anything changed; an edit that leaves the record invalid is refused
+    /// and nothing is written. Editing a record the server refused releases it for the next sync.
+    pub async fn edit(
+        &self,
+        id: RecordId,
+        edit: impl FnOnce(&mut Record) + Send,
+    ) -> Result<bool, DeviceError> {
+        let creds = self.registered().await?;
+        let author = format!("officer:{}", creds.registration.officer);
+        // IMMEDIATE: no other writer may change the document between our read and our write.
+        let mut tx = self.store.begin().await?;
+        let existing = tx.existing(id).await?.ok_or(DeviceError::NotFound(id))?;
+        let edited = edit_doc(&existing.doc, creds.actor, &author, id, edit)?;
+        let Some((bytes, projection, heads)) = edited else {
+            return Ok(false);
+        };
+        tx.put_record(id, &bytes, &projection, &heads).await?;
+        tx.enqueue(id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The typed view of a record, or `None` if this device does not hold it.
+    pub async fn record(&self, id: RecordId) -> Result<Option<Record>, DeviceError> {
+        let Some(bytes) = self.store.doc(id).await? else {
+            return Ok(None);
+        };
+        let doc = RecordDoc::load(&bytes, ActorId::random())?;
+        doc.read()
+            .map(Some)
+            .map_err(|p| DeviceError::Corrupt(format!("record {id}: {}", Problem::join(&p))))
+    }
+
+    /// Every record on the device, most recent activity first.
+    pub async fn list(&self) -> Result<Vec<RecordSummary>, DeviceError> {
+        self.store.list().await
+    }
+
+    /// The saved Automerge document of a record.
+    pub async fn document(&self, id: RecordId) -> Result<Option<Vec<u8>>, DeviceError> {
+        self.store.doc(id).await
+    }
+
+    /// The heads of a record's document as stored.
+    pub async fn heads(&self, id: RecordId) -> Result<Option<Vec<ChangeHash>>, DeviceError> {
+        let Some(heads) = self.store.local_heads(id).await? else {
+            return Ok(None);
+        };
+        ingest::parse_heads(&heads)
+            .map(Some)
+            .map_err(DeviceError::Corrupt)
+    }
+
+    async fn engine(&self) -> Result<Engine<'_>, DeviceError> {
+        let creds = self.registered().await?;
+        Ok(Engine {
+            store: &self.store,
+            client: SyncClient::new(&creds.registration.server_url, &creds.token)?,
+            actor: creds.actor,
+            batch_size: self.push_batch_size,
+            pull_limit: self.pull_limit,
+        })
+    }
+
+    /// Sends every queued record's new changes.
+    pub async fn push(&self, progress: &dyn Progress) -> Result<SyncReport, DeviceError> {
+        let mut report = SyncReport::default();
+        self.engine().await?.push(progress, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Receives and merges everything that changed on the server since the last pull.
+    pub async fn pull(&self, progress: &dyn Progress) -> Result<SyncReport, DeviceError> {
+        let mut report = SyncReport::default();
+        self.engine().await?.pull(progress, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Push, then pull.
+    pub async fn sync(&self, progress: &dyn Progress) -> Result<SyncReport, DeviceError> {
+        let engine = self.engine().await?;
+        let mut report = SyncReport::default();
+        engine.push(progress, &mut report).await?;
+        engine.pull(progress, &mut report).await?;
+        let mut tx = self.store.begin().await?;
+        tx.set_meta(
+            key::LAST_SYNC_AT,
+            &record::now_ms().as_millisecond().to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Registration, counts and what has not reached the server.
+    pub async fn status(&self) -> Result<DeviceStatus, DeviceError> {
+        let registration = self.registration().await?;
+        let (records_total, waiting) = self.store.counts().await?;
+        let last_sync_at = self
+            .store
+            .meta(key::LAST_SYNC_AT)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+        Ok(DeviceStatus {
+            registration,
+            records_total,
+            waiting,
+            held: self.store.held().await?,
+            pull_cursor: self.store.pull_cursor().await?,
+            last_sync_at,
+        })
+    }
+}
+
+/// The edited document's bytes, projection and heads, or `None` when the edit changed nothing.
+type Edited = Option<(Vec<u8>, Projection, Vec<String>)>;
+
+fn edit_doc(
+    bytes: &[u8],
+    actor: ActorId,
+    author: &str,
+    id: RecordId,
+    edit: impl FnOnce(&mut Record),
+) -> Result<Edited, DeviceError> {
+    let mut doc = RecordDoc::load(bytes, actor)?;
+    if doc.edit(author, edit)?.is_none() {
+        return Ok(None);
+    }
+    let record = doc.read().map_err(DeviceError::Invalid)?;
+    let mut problems = record::validate(&record, Catalogue::builtin(), record::now_ms());
+    if record.id != id {
+        problems.push(Problem::new("id", "a record's id cannot be changed"));
+    }
+    if !problems.is_empty() {
+        return Err(DeviceError::Invalid(problems));
+    }
+    let heads = ingest::heads_to_strings(&doc.heads());
+    Ok(Some((doc.save(), Projection::of(&record), heads)))
+}
+
+#[cfg(test)]
+mod tests;

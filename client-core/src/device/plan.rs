@@ -1,0 +1,279 @@
+//! The decisions of a push, kept free of I/O so they can be tested exhaustively: what to send
+//! for a queued record, and what the store must do with each result the server returns.
+
+use automerge::ChangeHash;
+use serde::Serialize;
+
+use crate::{
+    RecordId,
+    protocol::{PushOutcome, PushResult, RejectCode},
+    record::Problem,
+};
+
+/// What to do with one queued record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SendDecision {
+    /// Held after a rejection retrying cannot fix: wait for the officer's edit.
+    Hold,
+    /// The server already acknowledged these very heads: only the queue entry is stale.
+    NothingNew,
+    /// Send every change not reachable from `since`; empty `since` means the whole history.
+    Changes { since: Vec<ChangeHash> },
+}
+
+/// `server_heads` must hold only hashes the local document knows (the server's heads may include
+/// a reviewer's change this device has not pulled yet); the engine filters them.
+pub(crate) fn decide_send(
+    local_heads: &[ChangeHash],
+    server_heads: Option<&[ChangeHash]>,
+    held: bool,
+) -> SendDecision {
+    if held {
+        return SendDecision::Hold;
+    }
+    let since = server_heads.unwrap_or_default();
+    if !since.is_empty() && same_heads(local_heads, since) {
+        return SendDecision::NothingNew;
+    }
+    SendDecision::Changes {
+        since: since.to_vec(),
+    }
+}
+
+/// Heads are sets; their order carries no meaning.
+pub(crate) fn same_heads<T: Ord + Clone>(a: &[T], b: &[T]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// One record of a push batch as it was when the batch was built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sent {
+    pub id: RecordId,
+    /// The document's heads when its changes were collected.
+    pub local_heads: Vec<String>,
+    /// Whether the whole history was sent (no server heads to start from).
+    pub full_history: bool,
+}
+
+/// What the store must do for one pushed record.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Update {
+    /// The server has the record with `server_heads`. Dequeue it only if its local heads are
+    /// still `local_heads`: an edit made while the push was in flight must go next time.
+    Acknowledge {
+        id: RecordId,
+        server_heads: Vec<String>,
+        local_heads: Vec<String>,
+        changed: bool,
+    },
+    /// The server lacks history the device assumed it had: forget the server heads and send
+    /// the whole history again, in this sync.
+    ResendFull { id: RecordId, reason: String },
+    /// Keep queued and retry on a later sync.
+    Retry(Rejection),
+    /// Park until the officer edits the record.
+    Hold(Rejection),
+}
+
+/// A record the server refused, as the sync report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    pub id: RecordId,
+    pub code: RejectCode,
+    pub reason: String,
+    pub problems: Vec<Problem>,
+}
+
+/// Pairs each sent record with its result. Fails when the server's answer does not match the
+/// request (wrong count or order): then nothing of it is trusted and the batch is retried later.
+pub(crate) fn apply_results(sent: &[Sent], results: &[PushResult]) -> Result<Vec<Update>, String> {
+    if sent.len() != results.len() {
+        return Err(format!(
+            "sent {} records but got {} results",
+            sent.len(),
+            results.len()
+        ));
+    }
+    sent.iter()
+        .zip(results)
+        .map(|(sent, result)| {
+            if sent.id != result.id {
+                return Err(format!(
+                    "result for {} arrived where {} was expected",
+                    result.id, sent.id
+                ));
+            }
+            Ok(update_for(sent, &result.outcome))
+        })
+        .collect()
+}
+
+fn update_for(sent: &Sent, outcome: &PushOutcome) -> Update {
+    let id = sent.id;
+    match outcome {
+        PushOutcome::Accepted { heads, changed } => Update::Acknowledge {
+            id,
+            server_heads: heads.clone(),
+            local_heads: sent.local_heads.clone(),
+            changed: *changed,
+        },
+        PushOutcome::Rejected {
+            code,
+            reason,
+            problems,
+        } => {
+            let rejection = Rejection {
+                id,
+                code: *code,
+                reason: reason.clone(),
+                problems: problems.clone(),
+            };
+            match code {
+                RejectCode::MissingDependencies if !sent.full_history => Update::ResendFull {
+                    id,
+                    reason: reason.clone(),
+                },
+                // The whole history was refused for missing history: a server-side problem,
+                // so keep trying on later syncs rather than park the officer's record.
+                RejectCode::MissingDependencies => Update::Retry(rejection),
+                // Each record is sent once per batch, so a duplicate is a glitch, not the
+                // record's fault.
+                RejectCode::Duplicate => Update::Retry(rejection),
+                _ => Update::Hold(rejection),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(n: u8) -> ChangeHash {
+        ChangeHash([n; 32])
+    }
+
+    fn sent(full_history: bool) -> Sent {
+        Sent {
+            id: RecordId::new(),
+            local_heads: vec![hash(2).to_string()],
+            full_history,
+        }
+    }
+
+    fn rejected(id: RecordId, code: RejectCode) -> PushResult {
+        PushResult {
+            id,
+            outcome: PushOutcome::Rejected {
+                code,
+                reason: "because".into(),
+                problems: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn a_record_the_server_never_acknowledged_sends_its_whole_history() {
+        assert_eq!(
+            decide_send(&[hash(1)], None, false),
+            SendDecision::Changes { since: vec![] }
+        );
+    }
+
+    #[test]
+    fn only_changes_after_the_acknowledged_heads_are_sent() {
+        assert_eq!(
+            decide_send(&[hash(2)], Some(&[hash(1)]), false),
+            SendDecision::Changes {
+                since: vec![hash(1)]
+            }
+        );
+    }
+
+    #[test]
+    fn acknowledged_heads_mean_nothing_to_send_whatever_their_order() {
+        assert_eq!(
+            decide_send(&[hash(1), hash(2)], Some(&[hash(2), hash(1)]), false),
+            SendDecision::NothingNew
+        );
+    }
+
+    #[test]
+    fn held_records_are_not_sent() {
+        assert_eq!(decide_send(&[hash(1)], None, true), SendDecision::Hold);
+    }
+
+    #[test]
+    fn acceptance_carries_the_heads_seen_when_the_batch_was_built() {
+        let s = sent(false);
+        let result = PushResult {
+            id: s.id,
+            outcome: PushOutcome::Accepted {
+                heads: vec![hash(3).to_string()],
+                changed: true,
+            },
+        };
+        let updates = apply_results(std::slice::from_ref(&s), &[result]).expect("matching");
+        assert_eq!(
+            updates,
+            vec![Update::Acknowledge {
+                id: s.id,
+                server_heads: vec![hash(3).to_string()],
+                local_heads: s.local_heads,
+                changed: true,
+            }]
+        );
+    }
+
+    #[test]
+    fn missing_dependencies_resends_the_whole_history_once() {
+        let partial = sent(false);
+        let full = sent(true);
+        let updates = apply_results(
+            &[partial.clone(), full.clone()],
+            &[
+                rejected(partial.id, RejectCode::MissingDependencies),
+                rejected(full.id, RejectCode::MissingDependencies),
+            ],
+        )
+        .expect("matching");
+        assert!(matches!(updates[0], Update::ResendFull { id, .. } if id == partial.id));
+        assert!(matches!(&updates[1], Update::Retry(r) if r.id == full.id));
+    }
+
+    #[test]
+    fn rejections_retrying_cannot_fix_are_held() {
+        for code in [
+            RejectCode::Invalid,
+            RejectCode::CorruptChanges,
+            RejectCode::IdMismatch,
+            RejectCode::OutOfScope,
+            RejectCode::TooLarge,
+        ] {
+            let s = sent(false);
+            let updates =
+                apply_results(std::slice::from_ref(&s), &[rejected(s.id, code)]).expect("matching");
+            assert!(
+                matches!(&updates[0], Update::Hold(r) if r.code == code && r.reason == "because"),
+                "{code:?}: {updates:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn answers_that_do_not_match_the_request_are_refused() {
+        let (a, b) = (sent(false), sent(false));
+        let ok = |id| PushResult {
+            id,
+            outcome: PushOutcome::Accepted {
+                heads: vec![],
+                changed: false,
+            },
+        };
+        assert!(apply_results(&[a.clone(), b.clone()], &[ok(a.id)]).is_err());
+        assert!(apply_results(&[a.clone(), b.clone()], &[ok(b.id), ok(a.id)]).is_err());
+    }
+}

@@ -1,0 +1,503 @@
+//! The device's SQLite store: every record's full Automerge document with a projection for
+//! listing, the outbox of records the server has not acknowledged, and the device's settings.
+//!
+//! All SQL of the device lives here. Writes that must be atomic go through [`WriteTx`], an
+//! `IMMEDIATE` transaction: it takes SQLite's write lock up front, so a read-modify-write (an
+//! edit, a pull merge) cannot interleave with another writer, in this process or another `bukti`.
+//! `synchronous=FULL` makes a committed capture survive a power cut.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    Row, Sqlite, SqlitePool, Transaction,
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    },
+};
+
+use super::{
+    DeviceError,
+    model::{HeldRecord, RecordSummary, SyncState},
+};
+use crate::{
+    RecordId,
+    record::{Record, Verdict},
+};
+
+/// Meta keys.
+pub(crate) mod key {
+    pub const SERVER_URL: &str = "server_url";
+    pub const DEVICE_TOKEN: &str = "device_token";
+    pub const DEVICE_ID: &str = "device_id";
+    pub const DEVICE_NAME: &str = "device_name";
+    pub const ACTOR_ID: &str = "actor_id";
+    pub const OFFICER: &str = "officer";
+    pub const UNIT: &str = "unit";
+    pub const PULL_CURSOR: &str = "pull_cursor";
+    pub const LAST_SYNC_AT: &str = "last_sync_at";
+}
+
+/// The listing columns of a record, derived from its document on every write.
+#[derive(Debug, Clone)]
+pub(crate) struct Projection {
+    unit: String,
+    officer: String,
+    kind: String,
+    title: String,
+    status: &'static str,
+    verdict: Option<&'static str>,
+    started_at: Option<i64>,
+    captured_at: i64,
+}
+
+impl Projection {
+    pub(crate) fn of(record: &Record) -> Self {
+        Self {
+            unit: record.unit.clone(),
+            officer: record.officer.clone(),
+            kind: record.kind.clone(),
+            title: record.title.clone(),
+            status: record.status.as_str(),
+            verdict: record.review.verdict.map(Verdict::as_str),
+            started_at: record.started_at.map(|t| t.as_millisecond()),
+            captured_at: record.captured_at.as_millisecond(),
+        }
+    }
+}
+
+/// What the push needs of one queued record.
+#[derive(Debug)]
+pub(crate) struct PushRow {
+    pub doc: Vec<u8>,
+    pub local_heads: Vec<String>,
+    pub server_heads: Option<Vec<String>>,
+    pub held: bool,
+}
+
+/// A stored record as a pull merge sees it.
+#[derive(Debug)]
+pub(crate) struct ExistingRecord {
+    pub doc: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceStore {
+    pool: SqlitePool,
+}
+
+fn heads_json(heads: &[String]) -> String {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    // Serialising strings to JSON cannot fail.
+    serde_json::to_string(&sorted).unwrap_or_default()
+}
+
+fn parse_heads(json: &str) -> Result<Vec<String>, DeviceError> {
+    serde_json::from_str(json)
+        .map_err(|e| DeviceError::Corrupt(format!("stored heads {json:?} are not a list: {e}")))
+}
+
+fn parse_id(s: &str) -> Result<RecordId, DeviceError> {
+    RecordId::from_str(s).map_err(|e| DeviceError::Corrupt(format!("stored id {s:?}: {e}")))
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl DeviceStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub(crate) async fn open(path: &Path) -> Result<Self, DeviceError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/device").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn begin(&self) -> Result<WriteTx, DeviceError> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx })
+    }
+
+    pub(crate) async fn meta(&self, key: &str) -> Result<Option<String>, DeviceError> {
+        Ok(
+            sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Every setting, for reading the registration in one query.
+    pub(crate) async fn meta_all(
+        &self,
+    ) -> Result<std::collections::HashMap<String, String>, DeviceError> {
+        let rows = sqlx::query_as::<_, (String, String)>("SELECT key, value FROM meta")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    pub(crate) async fn pull_cursor(&self) -> Result<i64, DeviceError> {
+        match self.meta(key::PULL_CURSOR).await? {
+            None => Ok(0),
+            Some(v) => v
+                .parse()
+                .map_err(|_| DeviceError::Corrupt(format!("stored pull cursor {v:?}"))),
+        }
+    }
+
+    pub(crate) async fn doc(&self, id: RecordId) -> Result<Option<Vec<u8>>, DeviceError> {
+        Ok(
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT doc FROM record WHERE record_id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub(crate) async fn local_heads(
+        &self,
+        id: RecordId,
+    ) -> Result<Option<Vec<String>>, DeviceError> {
+        let json =
+            sqlx::query_scalar::<_, String>("SELECT local_heads FROM record WHERE record_id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        json.as_deref().map(parse_heads).transpose()
+    }
+
+    /// Ids of queued, not held records, oldest first.
+    pub(crate) async fn outbox_ready(&self) -> Result<Vec<RecordId>, DeviceError> {
+        let ids = sqlx::query_scalar::<_, String>(
+            "SELECT record_id FROM outbox WHERE held = 0 ORDER BY enqueued_at, record_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        ids.iter().map(|s| parse_id(s)).collect()
+    }
+
+    /// The document and sync state of a queued record; `None` once it left the outbox.
+    pub(crate) async fn push_row(&self, id: RecordId) -> Result<Option<PushRow>, DeviceError> {
+        let row = sqlx::query_as::<_, (Vec<u8>, String, Option<String>, bool)>(
+            "SELECT r.doc, r.local_heads, r.server_heads, o.held
+             FROM record r JOIN outbox o ON o.record_id = r.record_id
+             WHERE r.record_id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(doc, local, server, held)| {
+            Ok(PushRow {
+                doc,
+                local_heads: parse_heads(&local)?,
+                server_heads: server.as_deref().map(parse_heads).transpose()?,
+                held,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every record's summary, most recent activity first.
+    pub(crate) async fn list(&self) -> Result<Vec<RecordSummary>, DeviceError> {
+        let rows = sqlx::query(
+            "SELECT r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict,
+                    r.started_at, r.captured_at, r.updated_at, o.held, o.last_error_code,
+                    o.last_error
+             FROM record r LEFT JOIN outbox o ON o.record_id = r.record_id
+             ORDER BY coalesce(r.started_at, r.captured_at) DESC, r.record_id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_of).collect()
+    }
+
+    /// (records, queued and not held).
+    pub(crate) async fn counts(&self) -> Result<(u64, u64), DeviceError> {
+        let (total, waiting) = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT (SELECT count(*) FROM record), (SELECT count(*) FROM outbox WHERE held = 0)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((total.unsigned_abs(), waiting.unsigned_abs()))
+    }
+
+    pub(crate) async fn held(&self) -> Result<Vec<HeldRecord>, DeviceError> {
+        let rows = sqlx::query_as::<_, (String, String, Option<String>, Option<String>)>(
+            "SELECT r.record_id, r.title, o.last_error_code, o.last_error
+             FROM outbox o JOIN record r ON r.record_id = o.record_id
+             WHERE o.held = 1 ORDER BY o.enqueued_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, title, code, reason)| {
+                Ok(HeldRecord {
+                    id: parse_id(&id)?,
+                    title,
+                    code: code.unwrap_or_default(),
+                    reason: reason.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn outbox_row(
+        &self,
+        id: RecordId,
+    ) -> Result<Option<(i64, bool, Option<String>)>, DeviceError> {
+        Ok(
+            sqlx::query_as(
+                "SELECT attempts, held, last_error_code FROM outbox WHERE record_id = ?",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn server_heads(
+        &self,
+        id: RecordId,
+    ) -> Result<Option<Vec<String>>, DeviceError> {
+        let json = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT server_heads FROM record WHERE record_id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten();
+        json.as_deref().map(parse_heads).transpose()
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn ms_to_ts(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn summary_of(row: &SqliteRow) -> Result<RecordSummary, DeviceError> {
+    let held: Option<bool> = row.try_get("held")?;
+    let code: Option<String> = row.try_get("last_error_code")?;
+    let error: Option<String> = row.try_get("last_error")?;
+    let sync = match held {
+        None => SyncState::Synced,
+        Some(false) => SyncState::Waiting {
+            last_error: code.map(|c| format!("{c}: {}", error.unwrap_or_default())),
+        },
+        Some(true) => SyncState::Held {
+            code: code.unwrap_or_default(),
+            reason: error.unwrap_or_default(),
+        },
+    };
+    let started_at: Option<i64> = row.try_get("started_at")?;
+    Ok(RecordSummary {
+        id: parse_id(row.try_get("record_id")?)?,
+        unit: row.try_get("unit")?,
+        officer: row.try_get("officer")?,
+        kind: row.try_get("kind")?,
+        title: row.try_get("title")?,
+        status: row.try_get("status")?,
+        verdict: row.try_get("verdict")?,
+        started_at: started_at.map(ms_to_ts),
+        captured_at: ms_to_ts(row.try_get("captured_at")?),
+        updated_at: ms_to_ts(row.try_get("updated_at")?),
+        sync,
+    })
+}
+
+/// One `IMMEDIATE` write transaction. Dropping it without [`WriteTx::commit`] rolls back.
+#[derive(Debug)]
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), DeviceError> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub(crate) async fn set_meta(&mut self, key: &str, value: &str) -> Result<(), DeviceError> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn existing(
+        &mut self,
+        id: RecordId,
+    ) -> Result<Option<ExistingRecord>, DeviceError> {
+        let doc = sqlx::query_scalar::<_, Vec<u8>>("SELECT doc FROM record WHERE record_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(doc.map(|doc| ExistingRecord { doc }))
+    }
+
+    /// Inserts or replaces a record's document and projection; `server_heads` is left as it was
+    /// (NULL for a new record).
+    pub(crate) async fn put_record(
+        &mut self,
+        id: RecordId,
+        doc: &[u8],
+        projection: &Projection,
+        local_heads: &[String],
+    ) -> Result<(), DeviceError> {
+        let p = projection;
+        sqlx::query(
+            "INSERT INTO record (record_id, doc, unit, officer, kind, title, status, verdict,
+                                 started_at, captured_at, updated_at, local_heads)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (record_id) DO UPDATE SET
+                doc = excluded.doc, unit = excluded.unit, officer = excluded.officer,
+                kind = excluded.kind, title = excluded.title, status = excluded.status,
+                verdict = excluded.verdict, started_at = excluded.started_at,
+                captured_at = excluded.captured_at, updated_at = excluded.updated_at,
+                local_heads = excluded.local_heads",
+        )
+        .bind(id.to_string())
+        .bind(doc)
+        .bind(&p.unit)
+        .bind(&p.officer)
+        .bind(&p.kind)
+        .bind(&p.title)
+        .bind(p.status)
+        .bind(p.verdict)
+        .bind(p.started_at)
+        .bind(p.captured_at)
+        .bind(now_ms())
+        .bind(heads_json(local_heads))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_server_heads(
+        &mut self,
+        id: RecordId,
+        heads: Option<&[String]>,
+    ) -> Result<(), DeviceError> {
+        sqlx::query("UPDATE record SET server_heads = ? WHERE record_id = ?")
+            .bind(heads.map(heads_json))
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues a record after a local write, releasing it if it was held: the officer's edit may
+    /// have fixed whatever the server refused.
+    pub(crate) async fn enqueue(&mut self, id: RecordId) -> Result<(), DeviceError> {
+        sqlx::query(
+            "INSERT INTO outbox (record_id, enqueued_at) VALUES (?, ?)
+             ON CONFLICT (record_id) DO UPDATE SET
+                held = 0, last_error_code = NULL, last_error = NULL",
+        )
+        .bind(id.to_string())
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Queues a record unless it already is; a held record stays held.
+    pub(crate) async fn ensure_queued(&mut self, id: RecordId) -> Result<(), DeviceError> {
+        sqlx::query(
+            "INSERT INTO outbox (record_id, enqueued_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn dequeue(&mut self, id: RecordId) -> Result<(), DeviceError> {
+        sqlx::query("DELETE FROM outbox WHERE record_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Dequeues a record only if its document still has `heads`: a write that landed while
+    /// the push was in flight must still be sent.
+    pub(crate) async fn dequeue_if_heads(
+        &mut self,
+        id: RecordId,
+        heads: &[String],
+    ) -> Result<(), DeviceError> {
+        sqlx::query(
+            "DELETE FROM outbox WHERE record_id = ?1
+             AND (SELECT local_heads FROM record WHERE record_id = ?1) = ?2",
+        )
+        .bind(id.to_string())
+        .bind(heads_json(heads))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; `hold` parks the record until it is edited again.
+    pub(crate) async fn note_failure(
+        &mut self,
+        id: RecordId,
+        code: &str,
+        reason: &str,
+        hold: bool,
+    ) -> Result<(), DeviceError> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error_code = ?, last_error = ?,
+                               held = (held OR ?)
+             WHERE record_id = ?",
+        )
+        .bind(code)
+        .bind(reason)
+        .bind(hold)
+        .bind(id.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets what any server acknowledged and queues every record: after registering with a
+    /// (possibly different) server, everything is sent again; re-sending is harmless.
+    pub(crate) async fn reset_sync_state(&mut self) -> Result<(), DeviceError> {
+        sqlx::query("UPDATE record SET server_heads = NULL")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO outbox (record_id, enqueued_at) SELECT record_id, ? FROM record WHERE true
+             ON CONFLICT (record_id) DO UPDATE SET held = 0, last_error_code = NULL,
+                                                   last_error = NULL, attempts = 0",
+        )
+        .bind(now_ms())
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("DELETE FROM meta WHERE key IN ('pull_cursor', 'last_sync_at')")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
