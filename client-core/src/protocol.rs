@@ -38,6 +38,13 @@ pub struct PushRecord {
     pub changes: Vec<Vec<u8>>,
 }
 
+/// `POST /api/v1/records/{id}/changes`: one record's changes, its id in the URL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordChanges {
+    #[serde(with = "b64_list")]
+    pub changes: Vec<Vec<u8>>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushResponse {
     /// One result per pushed record, in request order.

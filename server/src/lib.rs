@@ -1,1 +1,53 @@
-//! placeholder
+//! # bukti-server
+//!
+//! The sync server and HQ API. Devices push Automerge changes and pull their unit's change feed;
+//! the server merges every push into the central evidence store with the same code the devices
+//! use ([`bukti_core`]), keeps a relational projection beside each document for HQ's questions,
+//! and answers HQ's list, record and review requests.
+//!
+//! - [`config`]: settings and opening the store they name.
+//! - [`routes`]: the router and its tower layers; [`api`]: one module per resource.
+//! - [`auth`]: bearer tokens → principals (devices, HQ users) bound to a unit subtree.
+//! - [`ingest`]: the push pipeline; [`projection`]: the columns derived from a document.
+//! - [`store`]: the evidence-store trait with its SQLite and PostgreSQL implementations.
+//! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod metrics;
+pub mod projection;
+pub mod routes;
+pub mod store;
+
+use std::future::Future;
+
+pub use config::Settings;
+use store::DynStore;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub metrics: metrics::Metrics,
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    store: DynStore,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = AppState {
+        store,
+        metrics: metrics::Metrics::install(),
+    };
+    let app = routes::router(state);
+    tracing::info!(addr = %listener.local_addr()?, "bukti-server listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,1 +1,146 @@
-fn main() {}
+//! `bukti-server`: runs the Bukti sync server and HQ API, and the operator commands beside it.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use bukti_server::{Settings, admin};
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Bukti's sync server: officers' devices push evidence here and pull their unit's changes; HQ
+/// lists, reads and reviews the merged records.
+///
+/// With no options it stores everything under ./bukti-data (an embedded SQLite database; nothing
+/// to install) and listens on 127.0.0.1:8080.
+///
+/// Example, first run:
+///
+///   bukti-server                                   # serve on the embedded default
+///
+///   bukti-server token create --unit bali/buleleng --name "Kasat Binmas"
+///                                                  # an HQ token (also registers devices)
+#[derive(Debug, Parser)]
+#[command(version, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    store: StoreArgs,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "BUKTI_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Folder for the embedded database. Created if missing.
+    #[arg(long, env = "BUKTI_DATA", default_value = "bukti-data", global = true)]
+    data: PathBuf,
+
+    /// Use PostgreSQL instead of the embedded SQLite, e.g. postgres://bukti@db/bukti. Several
+    /// server processes may share one database.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage HQ tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an HQ token for a person or script and print it (it is shown only once).
+    Create {
+        /// Unit path whose subtree the token sees, e.g. bali/buleleng.
+        #[arg(long)]
+        unit: String,
+        /// Who holds the token; appears in audit trails and review history.
+        #[arg(long)]
+        name: String,
+        /// admin, reviewer (gives verdicts, registers devices) or viewer (read-only).
+        #[arg(long, default_value = "reviewer")]
+        role: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let settings = Settings {
+        data_dir: cli.store.data,
+        database_url: cli.store.database_url,
+    };
+    let store = settings
+        .open_store()
+        .await
+        .with_context(|| format!("opening the evidence store ({settings:?})"))?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(cli.listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "listening on {}; is another server running there?",
+                        cli.listen
+                    )
+                })?;
+            tracing::info!(?settings, "evidence store open");
+            bukti_server::serve(store, listener, shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Token(TokenCommand::Create { unit, name, role }) => {
+            let token = admin::create_hq_token(&store, &unit, &name, &role).await?;
+            println!("{token}");
+            eprintln!(
+                "HQ token for {name} ({role}) over {unit}. Keep it secret; it is not shown again."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, starting a graceful shutdown.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

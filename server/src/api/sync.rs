@@ -1,0 +1,105 @@
+//! The device sync endpoints: push a batch, push one record by URL, pull the unit's feed.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use bukti_core::protocol::{
+    DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_RECORDS, PullResponse, PulledRecord, PushOutcome,
+    PushRecord, PushRequest, PushResponse, PushResult, RecordChanges, RejectCode,
+};
+use serde::Deserialize;
+
+use super::{Body, QueryParams, query, record_id};
+use crate::{
+    AppState,
+    auth::Device,
+    error::{ApiError, ApiResult},
+    ingest,
+};
+
+pub async fn push(
+    State(state): State<AppState>,
+    Device(device): Device,
+    body: Body<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    let Json(req) = body?;
+    if req.records.len() > MAX_PUSH_RECORDS {
+        return Err(ApiError::BatchTooLarge {
+            max: MAX_PUSH_RECORDS,
+            got: req.records.len(),
+        });
+    }
+    let results = ingest::push(&state.store, &device, req.records).await?;
+    Ok(Json(PushResponse { results }))
+}
+
+/// One record's changes with its id in the URL; the status code tells the outcome.
+pub async fn record_changes(
+    State(state): State<AppState>,
+    Device(device): Device,
+    Path(raw_id): Path<String>,
+    body: Body<RecordChanges>,
+) -> ApiResult<(StatusCode, Json<PushResult>)> {
+    let id = record_id(&raw_id)?;
+    let Json(RecordChanges { changes }) = body?;
+    let mut results = ingest::push(&state.store, &device, vec![PushRecord { id, changes }]).await?;
+    let result = results.pop().expect("one record in, one result out");
+    let status = match &result.outcome {
+        PushOutcome::Accepted { .. } => StatusCode::OK,
+        PushOutcome::Rejected {
+            code: RejectCode::MissingDependencies,
+            ..
+        } => StatusCode::CONFLICT,
+        PushOutcome::Rejected {
+            code: RejectCode::OutOfScope,
+            ..
+        } => return Err(ApiError::NotFound),
+        PushOutcome::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Ok((status, Json(result)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    #[serde(default)]
+    since: i64,
+    limit: Option<u32>,
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    Device(device): Device,
+    params: QueryParams<PullQuery>,
+) -> ApiResult<Json<PullResponse>> {
+    let q = query(params)?;
+    if q.since < 0 {
+        return Err(ApiError::BadRequest(
+            "since must be 0 or a cursor this server returned".into(),
+        ));
+    }
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
+    let mut items = state.store.feed(&device.unit, q.since, limit + 1).await?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let cursor = items.last().map_or(q.since, |i| i.seq);
+    metrics::counter!("bukti_pull_records_total").increment(items.len() as u64);
+    let records = items
+        .into_iter()
+        .map(|i| PulledRecord {
+            id: i.id,
+            seq: i.seq,
+            heads: i.heads,
+            doc: i.doc,
+        })
+        .collect();
+    Ok(Json(PullResponse {
+        records,
+        cursor,
+        more,
+    }))
+}

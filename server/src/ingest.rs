@@ -1,0 +1,258 @@
+//! The push pipeline: merge each pushed record's changes into the stored document, check the
+//! result, and write every accepted record of the batch in one transaction.
+//!
+//! [`decide`] is the pure part (bytes in, a write or a rejection out) and runs on the blocking
+//! pool because Automerge work is CPU-bound. [`push`] does the I/O around it and retries records
+//! that another writer changed in between (optimistic locking), so no change is ever lost when
+//! several processes or requests push the same record at once.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::AutoCommit;
+use bukti_core::{
+    RecordId,
+    catalogue::Catalogue,
+    ingest::{self, IngestError, MAX_DOCUMENT_BYTES},
+    protocol::{PushOutcome, PushRecord, PushResult, RejectCode},
+    record::{self, Problem},
+    unit::UnitPath,
+};
+use jiff::Timestamp;
+
+use crate::{
+    auth::Principal,
+    error::ApiError,
+    projection::Projection,
+    store::{DynStore, RecordWrite, StoredDoc, WriteOutcome},
+};
+
+/// How often a batch is re-merged after losing races to other writers before giving up.
+const MAX_ATTEMPTS: usize = 8;
+
+/// What to do with one pushed record.
+#[derive(Debug)]
+pub enum Decision {
+    /// Answer now without writing (a replay or a rejection).
+    Answer(PushOutcome),
+    Write(Box<RecordWrite>),
+}
+
+fn reject(code: RejectCode, reason: impl Into<String>) -> Decision {
+    Decision::Answer(PushOutcome::Rejected {
+        code,
+        reason: reason.into(),
+        problems: Vec::new(),
+    })
+}
+
+fn invalid(reason: &str, problems: Vec<Problem>) -> Decision {
+    Decision::Answer(PushOutcome::Rejected {
+        code: RejectCode::Invalid,
+        reason: format!("{reason}: {}", Problem::join(&problems)),
+        problems,
+    })
+}
+
+/// Merges `push` into `stored` on behalf of `pusher` and decides the outcome. Pure.
+pub fn decide(
+    stored: Option<&StoredDoc>,
+    push: &PushRecord,
+    pusher: &UnitPath,
+    now: Timestamp,
+) -> Decision {
+    if let Some(s) = stored {
+        let inside = UnitPath::parse(&s.unit).is_ok_and(|u| pusher.contains(&u));
+        if !inside {
+            return reject(RejectCode::OutOfScope, "no such record in your unit");
+        }
+    }
+    let base: Option<AutoCommit> = match stored.map(|s| ingest::load_document(&s.doc)).transpose() {
+        Ok(doc) => doc,
+        Err(e) => {
+            tracing::error!(record = %push.id, error = %e, "stored document unreadable");
+            return reject(
+                RejectCode::Invalid,
+                "the server's copy of this record is unreadable; an administrator must restore it",
+            );
+        }
+    };
+    let mut merged = match ingest::merge_changes(base, &push.changes) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = match e {
+                IngestError::MissingDependencies(_) => RejectCode::MissingDependencies,
+                IngestError::ChangeTooLarge { .. } | IngestError::DocumentTooLarge(_) => {
+                    RejectCode::TooLarge
+                }
+                _ => RejectCode::CorruptChanges,
+            };
+            return reject(code, e.to_string());
+        }
+    };
+    let heads = ingest::heads_to_strings(&merged.heads);
+    if !merged.changed && stored.is_some() {
+        return Decision::Answer(PushOutcome::Accepted {
+            heads,
+            changed: false,
+        });
+    }
+    let record = match record::doc::read(&merged.doc) {
+        Ok(r) => r,
+        Err(problems) => return invalid("the document is not a record", problems),
+    };
+    if record.id != push.id {
+        return reject(
+            RejectCode::IdMismatch,
+            format!(
+                "the document's id is {} but it was pushed as {}",
+                record.id, push.id
+            ),
+        );
+    }
+    match UnitPath::parse(&record.unit) {
+        Ok(unit) if pusher.contains(&unit) => {}
+        _ => {
+            return reject(
+                RejectCode::OutOfScope,
+                format!("unit {:?} is outside your unit {pusher}", record.unit),
+            );
+        }
+    }
+    if stored.is_some_and(|s| s.unit != record.unit) {
+        return reject(
+            RejectCode::OutOfScope,
+            "a record cannot move to another unit",
+        );
+    }
+    let problems = record::validate(&record, Catalogue::builtin(), now);
+    if !problems.is_empty() {
+        return invalid("the record is invalid", problems);
+    }
+    let doc = merged.doc.save();
+    if doc.len() > MAX_DOCUMENT_BYTES {
+        return reject(
+            RejectCode::TooLarge,
+            format!(
+                "the document would be {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
+                doc.len()
+            ),
+        );
+    }
+    Decision::Write(Box::new(RecordWrite {
+        id: push.id,
+        expected_version: stored.map(|s| s.version),
+        doc,
+        heads,
+        projection: Projection::of(&record),
+    }))
+}
+
+/// Applies a device's push batch and answers one result per record, in order.
+pub async fn push(
+    store: &DynStore,
+    pusher: &Principal,
+    records: Vec<PushRecord>,
+) -> Result<Vec<PushResult>, ApiError> {
+    let mut outcomes: Vec<Option<PushOutcome>> = vec![None; records.len()];
+    let mut seen = HashSet::new();
+    let mut pending = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if seen.insert(r.id) {
+            pending.push(i);
+        } else {
+            outcomes[i] = Some(PushOutcome::Rejected {
+                code: RejectCode::Duplicate,
+                reason: "the record appears more than once in this batch; send it once".into(),
+                problems: Vec::new(),
+            });
+        }
+    }
+    let records = std::sync::Arc::new(records);
+    for _ in 0..MAX_ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let ids: Vec<RecordId> = pending.iter().map(|&i| records[i].id).collect();
+        let stored = store.load_documents(&ids).await?;
+        let (batch, unit) = (records.clone(), pusher.unit.clone());
+        let todo = pending.clone();
+        let decisions =
+            tokio::task::spawn_blocking(move || decide_all(&batch, &todo, &stored, &unit))
+                .await
+                .map_err(|e| {
+                    ApiError::Store(crate::store::StoreError::Corrupt(format!(
+                        "ingest task failed: {e}"
+                    )))
+                })?;
+        let mut writes = Vec::new();
+        let mut write_index = Vec::new();
+        for (i, decision) in pending.iter().zip(decisions) {
+            match decision {
+                Decision::Answer(outcome) => outcomes[*i] = Some(outcome),
+                Decision::Write(w) => {
+                    write_index.push(*i);
+                    writes.push(*w);
+                }
+            }
+        }
+        let written = if writes.is_empty() {
+            Vec::new()
+        } else {
+            store.write_records(&writes).await?
+        };
+        pending.clear();
+        for ((i, write), outcome) in write_index.into_iter().zip(writes).zip(written) {
+            match outcome {
+                WriteOutcome::Written => {
+                    outcomes[i] = Some(PushOutcome::Accepted {
+                        heads: write.heads,
+                        changed: true,
+                    });
+                }
+                WriteOutcome::Conflict => pending.push(i),
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(ApiError::Busy);
+    }
+    record_metrics(&outcomes);
+    Ok(records
+        .iter()
+        .zip(outcomes)
+        .map(|(r, o)| PushResult {
+            id: r.id,
+            outcome: o.expect("every record was answered"),
+        })
+        .collect())
+}
+
+fn decide_all(
+    records: &[PushRecord],
+    todo: &[usize],
+    stored: &HashMap<RecordId, StoredDoc>,
+    unit: &UnitPath,
+) -> Vec<Decision> {
+    let now = Timestamp::now();
+    todo.iter()
+        .map(|&i| decide(stored.get(&records[i].id), &records[i], unit, now))
+        .collect()
+}
+
+fn record_metrics(outcomes: &[Option<PushOutcome>]) {
+    for outcome in outcomes.iter().flatten() {
+        match outcome {
+            PushOutcome::Accepted { changed, .. } => {
+                let label = if *changed { "accepted" } else { "unchanged" };
+                metrics::counter!("bukti_push_records_total", "outcome" => label).increment(1);
+            }
+            PushOutcome::Rejected { code, .. } => {
+                let code = serde_json::to_value(code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                metrics::counter!("bukti_push_records_total", "outcome" => "rejected", "code" => code).increment(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The router: every route in one place, and the tower layers around them (request ids,
+//! tracing, metrics, timeouts, body limits, compression, protocol version).
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderName, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use bukti_core::protocol::{MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    decompression::RequestDecompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{AppState, api, error::ApiError, metrics};
+
+/// Longest a request may take before the server gives up on it (a stuck client must not hold a
+/// connection and a database transaction forever).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let api = Router::new()
+        .route("/devices", post(api::devices::register))
+        .route("/sync/push", post(api::sync::push))
+        .route("/sync/pull", get(api::sync::pull))
+        .route("/records", get(api::records::list))
+        .route("/records/{id}", get(api::records::get))
+        .route("/records/{id}/changes", post(api::sync::record_changes))
+        .route("/records/{id}/review", post(api::records::review))
+        .layer(middleware::from_fn(protocol_version));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(api::health::healthz))
+        .route("/metrics", get(api::health::metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .route_layer(middleware::from_fn(metrics::track))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+                .layer(CompressionLayer::new())
+                .layer(RequestDecompressionLayer::new())
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .with_state(state)
+}
+
+/// Refuses clients that speak a protocol this server does not; a missing header means version 1.
+async fn protocol_version(req: Request, next: Next) -> Response {
+    if let Some(v) = req.headers().get(PROTOCOL_HEADER) {
+        let client = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        if client.trim() != PROTOCOL_VERSION.to_string() {
+            return ApiError::ProtocolVersion {
+                server: PROTOCOL_VERSION,
+                client,
+            }
+            .into_response();
+        }
+    }
+    next.run(req).await
+}

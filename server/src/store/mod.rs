@@ -1,0 +1,169 @@
+//! The central evidence store: one trait, two implementations (SQLite, the embedded default, and
+//! PostgreSQL, for many server processes over one database).
+//!
+//! The store keeps each record's compacted Automerge document beside its relational projection
+//! and writes both in one transaction. It holds no state in process memory: the change feed's
+//! sequence, optimistic-locking versions and principals all live in the database, so several
+//! processes can serve one PostgreSQL database.
+
+pub mod postgres;
+pub mod query;
+mod rows;
+pub mod sqlite;
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_trait::async_trait;
+use bukti_core::{RecordId, unit::UnitPath};
+use serde::Serialize;
+
+pub use query::ListFilter;
+
+use crate::{
+    auth::{NewPrincipal, Principal},
+    projection::Projection,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Filter(#[from] query::FilterError),
+    #[error("cannot open the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A record's document as stored, with the version a write must name to replace it.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    pub doc: Vec<u8>,
+    pub version: i64,
+    pub unit: String,
+}
+
+/// One record to write: a new one (`expected_version` `None`) or a newer document replacing the
+/// version the writer read.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    pub id: RecordId,
+    pub expected_version: Option<i64>,
+    pub doc: Vec<u8>,
+    pub heads: Vec<String>,
+    pub projection: Projection,
+}
+
+/// What happened to each [`RecordWrite`] of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// Someone else wrote the record since it was read: merge again and retry.
+    Conflict,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub id: RecordId,
+    pub seq: i64,
+    pub heads: Vec<String>,
+    pub doc: Vec<u8>,
+}
+
+/// What HQ sees of a record in lists.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordSummary {
+    pub id: RecordId,
+    pub unit: String,
+    pub officer: String,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
+    pub verdict: Option<String>,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub captured_at: i64,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub place: String,
+    pub lke: Vec<String>,
+    pub feed_seq: i64,
+    pub updated_at: i64,
+}
+
+/// A page of summaries and the cursor of the next page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub records: Vec<RecordSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait EvidenceStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Answers when the database does.
+    async fn health(&self) -> Result<(), StoreError>;
+
+    async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), StoreError>;
+
+    /// The principal holding a token with this SHA-256, revoked or not.
+    async fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError>;
+
+    /// The stored documents of those `ids` that exist.
+    async fn load_documents(
+        &self,
+        ids: &[RecordId],
+    ) -> Result<HashMap<RecordId, StoredDoc>, StoreError>;
+
+    /// Writes a batch in one transaction; each write either lands whole or reports a conflict.
+    async fn write_records(&self, writes: &[RecordWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Records in `scope` whose feed position is after `since`, oldest first, at most `limit`.
+    async fn feed(
+        &self,
+        scope: &UnitPath,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<FeedItem>, StoreError>;
+
+    /// HQ's filtered, paginated list.
+    async fn list(&self, scope: &UnitPath, filter: &ListFilter) -> Result<Page, StoreError>;
+
+    /// One record's summary and document, if it exists within `scope`.
+    async fn get(
+        &self,
+        scope: &UnitPath,
+        id: RecordId,
+    ) -> Result<Option<(RecordSummary, StoredDoc)>, StoreError>;
+}
+
+pub type DynStore = Arc<dyn EvidenceStore>;
+
+fn parse_id(s: &str) -> Result<RecordId, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("record id {s:?} is not a UUID")))
+}
+
+fn parse_heads(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("heads {s:?}: {e}")))
+}
+
+fn heads_json(heads: &[String]) -> String {
+    serde_json::to_string(heads).expect("a list of strings serialises")
+}
+
+fn split_lke(s: Option<String>) -> Vec<String> {
+    s.map(|s| {
+        s.split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}

@@ -1,0 +1,160 @@
+//! Reading rows into store types, written once for both databases: [`StoreRow`] is the handful
+//! of typed getters the mappings need, implemented for SQLite and PostgreSQL rows alike.
+
+use bukti_core::RecordId;
+use uuid::Uuid;
+
+use super::{
+    FeedItem, Page, RecordSummary, StoreError, StoredDoc, parse_heads, parse_id,
+    query::{self, Bind, Sql},
+    split_lke,
+};
+use crate::auth::{Principal, PrincipalKind};
+
+pub trait StoreRow {
+    fn text(&self, col: &str) -> Result<String, sqlx::Error>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
+    fn int(&self, col: &str) -> Result<i64, sqlx::Error>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn opt_float(&self, col: &str) -> Result<Option<f64>, sqlx::Error>;
+    fn bytes(&self, col: &str) -> Result<Vec<u8>, sqlx::Error>;
+}
+
+macro_rules! impl_store_row {
+    ($row:ty) => {
+        impl StoreRow for $row {
+            fn text(&self, col: &str) -> Result<String, sqlx::Error> {
+                sqlx::Row::try_get(self, col)
+            }
+            fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+                sqlx::Row::try_get(self, col)
+            }
+            fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
+                sqlx::Row::try_get(self, col)
+            }
+            fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::Row::try_get(self, col)
+            }
+            fn opt_float(&self, col: &str) -> Result<Option<f64>, sqlx::Error> {
+                sqlx::Row::try_get(self, col)
+            }
+            fn bytes(&self, col: &str) -> Result<Vec<u8>, sqlx::Error> {
+                sqlx::Row::try_get(self, col)
+            }
+        }
+    };
+}
+
+impl_store_row!(sqlx::sqlite::SqliteRow);
+impl_store_row!(sqlx::postgres::PgRow);
+
+/// Binds a built query's values in order.
+pub fn bind_all<'q, DB>(sql: &'q Sql) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str()));
+    for b in &sql.binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Int(n) => q.bind(*n),
+        };
+    }
+    q
+}
+
+pub fn principal(r: &impl StoreRow) -> Result<Principal, StoreError> {
+    let id = r.text("principal_id")?;
+    let kind = r.text("kind")?;
+    let unit = r.text("unit")?;
+    Ok(Principal {
+        id: Uuid::parse_str(&id)
+            .map_err(|_| StoreError::Corrupt(format!("principal id {id:?}")))?,
+        kind: PrincipalKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind:?}")))?,
+        role: r.text("role")?,
+        name: r.text("name")?,
+        unit: bukti_core::unit::UnitPath::parse(&unit)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        officer: r.opt_text("officer")?,
+        actor_id: r.opt_text("actor_id")?,
+        revoked: r.opt_int("revoked_at")?.is_some(),
+    })
+}
+
+pub fn stored_doc(r: &impl StoreRow) -> Result<(RecordId, StoredDoc), StoreError> {
+    Ok((
+        parse_id(&r.text("record_id")?)?,
+        StoredDoc {
+            doc: r.bytes("doc")?,
+            version: r.int("version")?,
+            unit: r.text("unit")?,
+        },
+    ))
+}
+
+pub fn feed_item(r: &impl StoreRow) -> Result<FeedItem, StoreError> {
+    Ok(FeedItem {
+        id: parse_id(&r.text("record_id")?)?,
+        seq: r.int("feed_seq")?,
+        heads: parse_heads(&r.text("heads")?)?,
+        doc: r.bytes("doc")?,
+    })
+}
+
+pub fn summary(r: &impl StoreRow) -> Result<RecordSummary, StoreError> {
+    let mut lke = split_lke(r.opt_text("lke")?);
+    lke.sort();
+    Ok(RecordSummary {
+        id: parse_id(&r.text("record_id")?)?,
+        unit: r.text("unit")?,
+        officer: r.text("officer")?,
+        kind: r.text("kind")?,
+        title: r.text("title")?,
+        status: r.text("status")?,
+        verdict: r.opt_text("verdict")?,
+        started_at: r.opt_int("started_at")?,
+        ended_at: r.opt_int("ended_at")?,
+        captured_at: r.int("captured_at")?,
+        lat: r.opt_float("lat")?,
+        lon: r.opt_float("lon")?,
+        place: r.text("place")?,
+        lke,
+        feed_seq: r.int("feed_seq")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+pub fn summary_and_doc(r: &impl StoreRow) -> Result<(RecordSummary, StoredDoc), StoreError> {
+    let summary = summary(r)?;
+    let doc = StoredDoc {
+        doc: r.bytes("doc")?,
+        version: r.int("version")?,
+        unit: summary.unit.clone(),
+    };
+    Ok((summary, doc))
+}
+
+/// A page from `limit + 1` rows: the extra row only says that another page exists.
+pub fn page<R: StoreRow>(rows: &[R], limit: u32) -> Result<Page, StoreError> {
+    let limit = limit as usize;
+    let more = rows.len() > limit;
+    let records = rows[..rows.len().min(limit)]
+        .iter()
+        .map(summary)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if more {
+        let last = rows[limit - 1].int("activity_at")?;
+        records
+            .last()
+            .map(|s| query::cursor_for(last, &s.id.to_string()))
+    } else {
+        None
+    };
+    Ok(Page {
+        records,
+        next_cursor,
+    })
+}

@@ -1,0 +1,232 @@
+//! The embedded evidence store: one SQLite file in the data folder, WAL mode, `synchronous=FULL`
+//! so an acknowledged push survives a power cut. Writes go through a single connection (SQLite
+//! has one writer anyway, and queueing in the pool beats spinning on `SQLITE_BUSY`); reads use a
+//! separate pool so HQ queries and pulls never wait behind a push.
+
+use std::{collections::HashMap, path::Path, str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use bukti_core::{RecordId, unit::UnitPath};
+use sqlx::{
+    SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use super::{
+    EvidenceStore, FeedItem, ListFilter, Page, RecordSummary, RecordWrite, StoreError, StoredDoc,
+    WriteOutcome, heads_json,
+    query::{self, Dialect},
+    rows::{self, bind_all},
+};
+use crate::auth::{NewPrincipal, Principal};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `evidence.db` in `data_dir` and runs the migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(data_dir.join("evidence.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+}
+
+#[async_trait]
+impl EvidenceStore for SqliteStore {
+    async fn health(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn insert_principal(&self, p: &NewPrincipal) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into principal (principal_id, kind, role, name, unit, officer, actor_id, token_hash, created_at) \
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(p.id.to_string())
+        .bind(p.kind.as_str())
+        .bind(&p.role)
+        .bind(&p.name)
+        .bind(p.unit.as_str())
+        .bind(&p.officer)
+        .bind(&p.actor_id)
+        .bind(&p.token_hash)
+        .bind(jiff::Timestamp::now().as_millisecond())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
+        let row = sqlx::query(
+            "select principal_id, kind, role, name, unit, officer, actor_id, revoked_at \
+             from principal where token_hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| rows::principal(&r)).transpose()
+    }
+
+    async fn load_documents(
+        &self,
+        ids: &[RecordId],
+    ) -> Result<HashMap<RecordId, StoredDoc>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        // Chunked to stay under SQLite's bound-parameter limit.
+        for chunk in ids.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "select r.record_id, r.version, r.unit, d.doc from record r \
+                 join record_doc d on d.record_id = r.record_id where r.record_id in ({placeholders})"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for row in q.fetch_all(&self.writer).await? {
+                let (id, doc) = rows::stored_doc(&row)?;
+                out.insert(id, doc);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn write_records(&self, writes: &[RecordWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut tx = self.writer.begin_with("begin immediate").await?;
+        let mut seq: i64 = sqlx::query_scalar("select coalesce(max(feed_seq), 0) from record")
+            .fetch_one(&mut *tx)
+            .await?;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for w in writes {
+            seq += 1;
+            let p = &w.projection;
+            let id = w.id.to_string();
+            let version = w.expected_version.map_or(1, |v| v + 1);
+            // One upsert for both cases: a new record inserts; an existing one is replaced only
+            // when it still has the version this writer merged into.
+            let written = sqlx::query(
+                "insert into record (record_id, unit, officer, kind, title, status, verdict, started_at, \
+                 ended_at, captured_at, activity_at, lat, lon, place, heads, version, feed_seq, created_at, updated_at) \
+                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 on conflict (record_id) do update set unit = excluded.unit, officer = excluded.officer, \
+                 kind = excluded.kind, title = excluded.title, status = excluded.status, verdict = excluded.verdict, \
+                 started_at = excluded.started_at, ended_at = excluded.ended_at, captured_at = excluded.captured_at, \
+                 activity_at = excluded.activity_at, lat = excluded.lat, lon = excluded.lon, place = excluded.place, \
+                 heads = excluded.heads, version = excluded.version, feed_seq = excluded.feed_seq, \
+                 updated_at = excluded.updated_at \
+                 where record.version = excluded.version - 1",
+            )
+            .bind(&id)
+            .bind(&p.unit)
+            .bind(&p.officer)
+            .bind(&p.kind)
+            .bind(&p.title)
+            .bind(p.status)
+            .bind(p.verdict)
+            .bind(p.started_at)
+            .bind(p.ended_at)
+            .bind(p.captured_at)
+            .bind(p.activity_at)
+            .bind(p.lat)
+            .bind(p.lon)
+            .bind(&p.place)
+            .bind(heads_json(&w.heads))
+            .bind(version)
+            .bind(seq)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !written {
+                outcomes.push(WriteOutcome::Conflict);
+                continue;
+            }
+            sqlx::query("insert into record_doc (record_id, doc) values (?, ?) on conflict (record_id) do update set doc = excluded.doc")
+                .bind(&id)
+                .bind(&w.doc)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("delete from record_lke where record_id = ?")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            for (code, area) in &p.lke {
+                sqlx::query("insert into record_lke (record_id, code, area) values (?, ?, ?)")
+                    .bind(&id)
+                    .bind(code)
+                    .bind(area)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            outcomes.push(WriteOutcome::Written);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn feed(
+        &self,
+        scope: &UnitPath,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<FeedItem>, StoreError> {
+        let sql = query::feed(Dialect::Sqlite, scope, since, limit);
+        bind_all(&sql)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(rows::feed_item)
+            .collect()
+    }
+
+    async fn list(&self, scope: &UnitPath, filter: &ListFilter) -> Result<Page, StoreError> {
+        let Some(sql) = query::list(Dialect::Sqlite, scope, filter)? else {
+            return Ok(Page {
+                records: Vec::new(),
+                next_cursor: None,
+            });
+        };
+        let rows = bind_all(&sql).fetch_all(&self.reader).await?;
+        rows::page(&rows, query::page_limit(filter))
+    }
+
+    async fn get(
+        &self,
+        scope: &UnitPath,
+        id: RecordId,
+    ) -> Result<Option<(RecordSummary, StoredDoc)>, StoreError> {
+        let sql = query::get(Dialect::Sqlite, scope, &id.to_string());
+        let Some(row) = bind_all(&sql).fetch_optional(&self.reader).await? else {
+            return Ok(None);
+        };
+        rows::summary_and_doc(&row).map(Some)
+    }
+}
