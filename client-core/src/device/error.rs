@@ -31,8 +31,8 @@ pub enum DeviceError {
     #[error("{0}")]
     Usage(String),
     #[error(
-        "could not reach the server at {server}: {source}; check the network connection and \
-         the server address, then sync again (nothing was lost)"
+        "could not reach the server at {server} (check the network connection and the server \
+         address, then try again; nothing was lost)"
     )]
     Network {
         server: String,

@@ -237,8 +237,8 @@ impl Device {
         let author = format!("officer:{}", creds.registration.officer);
         // IMMEDIATE: no other writer may change the document between our read and our write.
         let mut tx = self.store.begin().await?;
-        let existing = tx.existing(id).await?.ok_or(DeviceError::NotFound(id))?;
-        let edited = edit_doc(&existing.doc, creds.actor, &author, id, edit)?;
+        let existing = tx.doc(id).await?.ok_or(DeviceError::NotFound(id))?;
+        let edited = edit_doc(&existing, creds.actor, &author, id, edit)?;
         let Some((bytes, projection, heads)) = edited else {
             return Ok(false);
         };

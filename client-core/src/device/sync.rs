@@ -182,9 +182,9 @@ impl Engine<'_> {
         pulled: &PulledRecord,
         report: &mut SyncReport,
     ) -> Result<(), DeviceError> {
-        let existing = tx.existing(pulled.id).await?;
+        let existing = tx.doc(pulled.id).await?;
         let is_new = existing.is_none();
-        let merged = match merge(existing.map(|e| e.doc), pulled, &self.actor) {
+        let merged = match merge(existing, pulled, &self.actor) {
             Ok(merged) => merged,
             Err(reason) => {
                 tracing::warn!(id = %pulled.id, %reason, "skipping a pulled record");
