@@ -31,7 +31,7 @@ pub enum ApiError {
     ProtocolVersion { server: u32, client: String },
     #[error("the record is being changed by others right now; retry in a moment")]
     Busy,
-    #[error("the evidence store failed")]
+    #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
 }
 
@@ -47,6 +47,8 @@ impl ApiError {
             ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             ApiError::ProtocolVersion { .. } => (StatusCode::UPGRADE_REQUIRED, "protocol_version"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            // A filter the store cannot turn into a query is the caller's mistake.
+            ApiError::Store(StoreError::Filter(_)) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -55,7 +57,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let ApiError::Store(e) = &self {
+        if let ApiError::Store(e) = &self
+            && !matches!(e, StoreError::Filter(_))
+        {
             tracing::error!(error = %e, "store failure");
         }
         let body = ErrorBody {
@@ -72,6 +76,17 @@ impl From<JsonRejection> for ApiError {
             ApiError::BodyTooLarge
         } else {
             ApiError::InvalidJson(rejection.body_text())
+        }
+    }
+}
+
+/// Store failures are logged in full; the caller only learns what it can act on.
+fn store_message(e: &StoreError) -> String {
+    match e {
+        StoreError::Filter(f) => f.to_string(),
+        _ => {
+            "the evidence store failed; try again later, and tell the administrator if it persists"
+                .into()
         }
     }
 }

@@ -1,1 +1,355 @@
-//! placeholder
+//! Test harness for Bukti's end-to-end tests: a real server on 127.0.0.1:0 over a fresh store
+//! (SQLite in a temporary folder, or a freshly created PostgreSQL database), real devices built
+//! from `bukti-core`, and helpers to talk to the HQ API over real HTTP.
+//!
+//! PostgreSQL comes from `BUKTI_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! When it is unreachable the PostgreSQL variant of a test prints `SKIPPED` and passes, unless
+//! `BUKTI_REQUIRE_POSTGRES=1` (CI sets it), which makes it fail instead.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use bukti_core::device::{Device, NoProgress, SyncReport};
+use bukti_server::{Settings, admin, store::DynStore};
+use sqlx::{Connection, Executor, PgConnection};
+use tempfile::TempDir;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub use bukti_core;
+pub use bukti_server;
+
+/// Which evidence store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn admin_url() -> String {
+    std::env::var("BUKTI_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_PG.to_owned())
+}
+
+/// Whether PostgreSQL tests can run; panics when they must but cannot.
+pub async fn postgres_available() -> bool {
+    let ok = PgConnection::connect(&admin_url()).await.is_ok();
+    if !ok {
+        assert!(
+            std::env::var("BUKTI_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "PostgreSQL at {} is unreachable and BUKTI_REQUIRE_POSTGRES=1",
+            admin_url()
+        );
+        eprintln!("SKIPPED: PostgreSQL at {} is unreachable", admin_url());
+    }
+    ok
+}
+
+/// Creates an empty database and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    let name = format!("bukti_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .await
+        .expect("create a test database");
+    let base = admin_url();
+    let prefix = base.rsplit_once('/').map_or(base.as_str(), |(p, _)| p);
+    format!("{prefix}/{name}")
+}
+
+async fn drop_postgres_database(url: &str) {
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+        let _ = admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "drop database if exists {name} with (force)"
+            )))
+            .await;
+    }
+}
+
+/// Runs an async test body once per backend: `both_stores!(my_test);` expects
+/// `async fn my_test(backend: Backend)` and makes `my_test::sqlite` and `my_test::postgres`.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::postgres_available().await {
+                    super::$name($crate::Backend::Postgres).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// A server running in this process on a loopback port, over its own fresh store.
+#[derive(Debug)]
+pub struct TestServer {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    pub url: String,
+    pub settings: Settings,
+    /// An admin HQ token over the whole `bali` tree.
+    pub admin_token: String,
+    pub store: DynStore,
+    _data: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        let data = tempfile::tempdir().expect("temporary data folder");
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        };
+        let settings = Settings {
+            data_dir: data.path().join("bukti-data"),
+            database_url,
+        };
+        let store = settings.open_store().await.expect("open the store");
+        let admin_token = admin::create_hq_token(&store, "bali", "Admin Polda", "admin")
+            .await
+            .expect("admin token");
+        let mut server = TestServer {
+            backend,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            url: String::new(),
+            settings,
+            admin_token,
+            store,
+            _data: data,
+            stop: None,
+            task: None,
+        };
+        server.listen(SocketAddr::from(([127, 0, 0, 1], 0))).await;
+        server
+    }
+
+    async fn listen(&mut self, addr: SocketAddr) {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("bind loopback");
+        self.addr = listener.local_addr().expect("local address");
+        self.url = format!("http://{}", self.addr);
+        let (tx, rx) = oneshot::channel::<()>();
+        let store = self.store.clone();
+        self.task = Some(tokio::spawn(bukti_server::serve(
+            store,
+            listener,
+            async move {
+                let _ = rx.await;
+            },
+        )));
+        self.stop = Some(tx);
+    }
+
+    /// Stops gracefully (in-flight requests finish).
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Stops the server, reopens its store from scratch (as a new process would) and serves
+    /// again on the same address.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.store = self.settings.open_store().await.expect("reopen the store");
+        self.listen(self.addr).await;
+    }
+
+    /// Stops the server and drops its PostgreSQL database.
+    pub async fn finish(mut self) {
+        self.stop().await;
+        if let Some(url) = &self.settings.database_url {
+            drop_postgres_database(url).await;
+        }
+    }
+
+    pub async fn hq_token(&self, unit: &str, name: &str, role: &str) -> String {
+        admin::create_hq_token(&self.store, unit, name, role)
+            .await
+            .expect("HQ token")
+    }
+
+    /// A new device in a temporary home, registered for `officer` in `unit`.
+    pub async fn device(&self, unit: &str, officer: &str) -> TestDevice {
+        let home = tempfile::tempdir().expect("device home");
+        let device = Device::open(home.path()).await.expect("open device");
+        device
+            .register(
+                &self.url,
+                &self.admin_token,
+                officer,
+                unit,
+                &format!("HP {officer}"),
+            )
+            .await
+            .expect("register device");
+        TestDevice { device, home }
+    }
+
+    /// An HTTP client for the HQ API with `token`.
+    pub fn hq(&self, token: &str) -> Hq {
+        Hq {
+            base: format!("{}/api/v1", self.url),
+            token: token.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+/// A device with its own store in a temporary home.
+#[derive(Debug)]
+pub struct TestDevice {
+    pub device: Device,
+    pub home: TempDir,
+}
+
+impl TestDevice {
+    pub async fn sync(&self) -> SyncReport {
+        self.device.sync(&NoProgress).await.expect("sync")
+    }
+
+    pub fn home_path(&self) -> PathBuf {
+        self.home.path().to_owned()
+    }
+}
+
+/// A thin HQ API client that returns status and JSON, so tests can assert on both.
+#[derive(Debug, Clone)]
+pub struct Hq {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Hq {
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .expect("GET");
+        status_json(resp).await
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .expect("POST");
+        status_json(resp).await
+    }
+}
+
+pub async fn status_json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| serde_json::json!({ "raw": text }));
+    (status, json)
+}
+
+/// A device credential made over raw HTTP, for tests that craft their own requests.
+#[derive(Debug, Clone)]
+pub struct RawDevice {
+    pub token: String,
+    pub actor: automerge::ActorId,
+    pub unit: String,
+    pub officer: String,
+}
+
+impl TestServer {
+    /// Registers a device over HTTP and returns its token and actor, without a device store.
+    pub async fn raw_device(&self, unit: &str, officer: &str) -> RawDevice {
+        let actor = automerge::ActorId::random();
+        let (status, body) = self
+            .hq(&self.admin_token)
+            .post(
+                "/devices",
+                &serde_json::json!({
+                    "officer": officer, "unit": unit, "device_name": "raw",
+                    "actor_id": actor.to_hex_string(),
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        RawDevice {
+            token: body["token"].as_str().expect("token").to_owned(),
+            actor,
+            unit: unit.to_owned(),
+            officer: officer.to_owned(),
+        }
+    }
+
+    /// Sends `body` to a device endpoint with `token`; returns status and JSON.
+    pub async fn device_post(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let hq = Hq {
+            base: format!("{}/api/v1", self.url),
+            token: token.to_owned(),
+            http: reqwest::Client::new(),
+        };
+        hq.post(path, body).await
+    }
+}
+
+/// A valid submitted record for `unit`/`officer`, as its Automerge document.
+pub fn sample_record(unit: &str, officer: &str, title: &str) -> bukti_core::Record {
+    use bukti_core::record::{Location, Status};
+    let mut r = bukti_core::Record::new(unit, officer, "pelayanan-skck", title);
+    r.started_at = Some(r.captured_at);
+    r.location = Some(Location {
+        lat: -8.11,
+        lon: 115.09,
+        accuracy_m: Some(6.0),
+        source: "gps".into(),
+    });
+    r.counts.services.insert("skck".into(), 3);
+    r.lke.insert("PP.P2".into());
+    r.status = Status::Submitted;
+    r
+}
+
+/// Base64 of each change of `doc` since `heads`, as a push body wants them.
+pub fn changes_b64(
+    doc: &mut bukti_core::RecordDoc,
+    heads: &[automerge::ChangeHash],
+) -> Vec<String> {
+    use base64::Engine;
+    doc.automerge()
+        .get_changes(heads)
+        .iter()
+        .map(|c| base64::engine::general_purpose::STANDARD.encode(c.raw_bytes()))
+        .collect()
+}

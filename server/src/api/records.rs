@@ -23,14 +23,6 @@ use crate::{
     store::{ListFilter, Page, RecordSummary, RecordWrite, WriteOutcome},
 };
 
-#[derive(Debug, Deserialize)]
-pub struct ListParams {
-    #[serde(flatten)]
-    filter: ListFilter,
-    from: Option<String>,
-    to: Option<String>,
-}
-
 fn parse_time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
     value
         .map(|v| {
@@ -48,15 +40,11 @@ fn parse_time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
 pub async fn list(
     State(state): State<AppState>,
     Hq(hq): Hq,
-    params: QueryParams<ListParams>,
+    params: QueryParams<ListFilter>,
 ) -> ApiResult<Json<Page>> {
-    let ListParams {
-        mut filter,
-        from,
-        to,
-    } = query(params)?;
-    filter.from_ms = parse_time("from", from.as_deref())?;
-    filter.to_ms = parse_time("to", to.as_deref())?;
+    let mut filter = query(params)?;
+    filter.from_ms = parse_time("from", filter.from.as_deref())?;
+    filter.to_ms = parse_time("to", filter.to.as_deref())?;
     Ok(Json(state.store.list(&hq.unit, &filter).await?))
 }
 

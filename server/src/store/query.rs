@@ -17,7 +17,10 @@ pub struct ListFilter {
     pub lke: Option<String>,
     /// One LKE area code, e.g. `PW`.
     pub lke_area: Option<String>,
-    /// Activity time bounds, unix milliseconds (the API layer parses RFC 3339).
+    /// Activity time bounds as RFC 3339, as sent.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The same bounds in unix milliseconds, filled in by the API layer.
     #[serde(skip)]
     pub from_ms: Option<i64>,
     #[serde(skip)]
