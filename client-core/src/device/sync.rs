@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     RecordDoc, RecordId, ingest,
-    protocol::{PulledRecord, PushRecord, PushRequest},
+    protocol::{PulledRecord, PushRecord, PushRequest, RejectCode},
 };
 
 /// What one push, pull or sync did.
@@ -59,15 +59,66 @@ impl Engine<'_> {
         let mut resend = Vec::new();
         let mut done = 0;
         for chunk in queued.chunks(self.batch_size.max(1)) {
-            resend.extend(self.push_batch(chunk, report).await?);
+            resend.extend(self.push_split(chunk, report).await?);
             done += chunk.len() as u64;
             progress.update(Phase::Push, done, Some(total));
         }
         // Records whose server heads proved stale go once more, now with their whole history;
         // a second refusal is recorded and left for the next sync.
         for chunk in resend.chunks(self.batch_size.max(1)) {
-            self.push_batch(chunk, report).await?;
+            self.push_split(chunk, report).await?;
         }
+        Ok(())
+    }
+
+    /// Pushes `ids`, halving the batch while the server finds the request too large, so a few
+    /// records with long histories cannot stall the whole outbox. A single record that is still
+    /// too large is held with the server's reason.
+    async fn push_split(
+        &self,
+        ids: &[RecordId],
+        report: &mut SyncReport,
+    ) -> Result<Vec<RecordId>, DeviceError> {
+        let mut resend = Vec::new();
+        let mut pending = vec![ids.to_vec()];
+        while let Some(batch) = pending.pop() {
+            match self.push_batch(&batch, report).await {
+                Ok(more) => resend.extend(more),
+                Err(DeviceError::Server {
+                    status: 413,
+                    code,
+                    message,
+                }) => {
+                    if let [id] = batch[..] {
+                        self.hold_oversized(id, &code, &message, report).await?;
+                    } else {
+                        let (first, second) = batch.split_at(batch.len() / 2);
+                        pending.push(second.to_vec());
+                        pending.push(first.to_vec());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(resend)
+    }
+
+    async fn hold_oversized(
+        &self,
+        id: RecordId,
+        code: &str,
+        message: &str,
+        report: &mut SyncReport,
+    ) -> Result<(), DeviceError> {
+        let mut tx = self.store.begin().await?;
+        tx.note_failure(id, code, message, true).await?;
+        tx.commit().await?;
+        report.rejected.push(Rejection {
+            id,
+            code: RejectCode::TooLarge,
+            reason: message.to_owned(),
+            problems: Vec::new(),
+        });
         Ok(())
     }
 
@@ -182,6 +233,15 @@ impl Engine<'_> {
         pulled: &PulledRecord,
         report: &mut SyncReport,
     ) -> Result<(), DeviceError> {
+        // Most of a pull is this device's own records coming back after its push: when the
+        // heads already match there is nothing to merge, and the documents need not be loaded.
+        if let Some(heads) = tx.local_heads(pulled.id).await?
+            && plan::same_heads(&heads, &pulled.heads)
+        {
+            tx.set_server_heads(pulled.id, Some(&pulled.heads)).await?;
+            tx.dequeue(pulled.id).await?;
+            return Ok(());
+        }
         let existing = tx.doc(pulled.id).await?;
         let is_new = existing.is_none();
         let merged = match merge(existing, pulled, &self.actor) {

@@ -318,3 +318,26 @@ async fn pulled_records_from_teammates_are_stored_and_garbage_is_skipped() {
     assert_eq!(report.skipped.len(), 1);
     assert_eq!(d.list().await.expect("list").len(), 1);
 }
+
+#[tokio::test]
+async fn an_own_record_coming_back_unchanged_just_settles_the_outbox() {
+    let home = TempDir::new().expect("tempdir");
+    let d = device(&home).await;
+    let id = d.capture(capture()).await.expect("capture");
+    let heads = d
+        .store
+        .local_heads(id)
+        .await
+        .expect("heads")
+        .expect("stored");
+    let pulled = PulledRecord {
+        id,
+        seq: 3,
+        heads: heads.clone(),
+        doc: d.document(id).await.expect("doc").expect("stored"),
+    };
+    let report = merge_pulled(&d, &pulled).await;
+    assert_eq!((report.new, report.merged), (0, 0));
+    assert!(d.store.outbox_ready().await.expect("ready").is_empty());
+    assert_eq!(d.store.server_heads(id).await.expect("heads"), Some(heads));
+}

@@ -4,7 +4,7 @@
 
 use sqlx::{Sqlite, Transaction};
 
-use super::{Projection, heads_json, now_ms};
+use super::{Projection, heads_json, now_ms, parse_heads};
 use crate::{RecordId, device::DeviceError};
 
 /// One `IMMEDIATE` write transaction. Dropping it without [`WriteTx::commit`] rolls back.
@@ -42,6 +42,19 @@ impl WriteTx {
                 .fetch_optional(&mut *self.tx)
                 .await?,
         )
+    }
+
+    /// A record's heads as stored, read under this transaction's write lock.
+    pub(crate) async fn local_heads(
+        &mut self,
+        id: RecordId,
+    ) -> Result<Option<Vec<String>>, DeviceError> {
+        let json =
+            sqlx::query_scalar::<_, String>("SELECT local_heads FROM record WHERE record_id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        json.as_deref().map(parse_heads).transpose()
     }
 
     /// Inserts or replaces a record's document and projection; `server_heads` is left as it was
