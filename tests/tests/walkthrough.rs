@@ -1,0 +1,232 @@
+//! The README walk-through, run with the real binaries as a new user would: start
+//! `bukti-server` on its embedded default, make an HQ token, register a device with `bukti`,
+//! capture while the server is down, sync when it is back, query and review from HQ, see the
+//! review arrive on the device, and stop the server gracefully.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+/// The workspace's binaries sit beside the test binary's `deps` folder.
+fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile folder");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(data: &Path, port: u16) -> Server {
+        let child = Command::new(binary("bukti-server"))
+            .args([
+                "--data",
+                data.to_str().expect("utf-8 path"),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bukti-server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "bukti-server did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child }
+    }
+
+    /// SIGTERM, as a service manager would; the server must exit cleanly.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait for bukti-server");
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run command");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn bukti(home: &Path) -> Command {
+    let mut c = Command::new(binary("bukti"));
+    c.arg("--home").arg(home).arg("--quiet");
+    c
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_walkthrough_with_real_binaries() {
+    let work = tempfile::tempdir().expect("work dir");
+    let data = work.path().join("bukti-data");
+    let home = work.path().join("phone");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+
+    let server = Server::start(&data, port);
+    let out = run(Command::new(binary("bukti-server"))
+        .args([
+            "token",
+            "create",
+            "--unit",
+            "bali/buleleng",
+            "--name",
+            "Kasat Binmas",
+            "--data",
+        ])
+        .arg(&data));
+    let token = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert!(token.starts_with("bkt_"), "{token}");
+
+    run(bukti(&home).args([
+        "register",
+        "--server",
+        &url,
+        "--token",
+        &token,
+        "--officer",
+        "87010123",
+        "--unit",
+        "bali/buleleng/sawan",
+    ]));
+
+    // Out of signal: the server is unreachable while the officer captures.
+    server.stop();
+    let out = run(bukti(&home).args([
+        "capture",
+        "--kind",
+        "sambang",
+        "--title",
+        "Sambang Desa Sudaji",
+        "--start",
+        "2026-11-27T09:00:00+08:00",
+        "--lat",
+        "-8.1204",
+        "--lon",
+        "115.1720",
+        "--accuracy",
+        "8",
+        "--location-source",
+        "gps",
+        "--place",
+        "Balai Desa Sudaji",
+        "--people-served",
+        "25",
+        "--service",
+        "skck=2",
+        "--lke",
+        "MP.R3",
+        "--submit",
+    ]));
+    let id = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert_eq!(id.len(), 36, "capture prints the new record id: {id}");
+    let status = stdout_json(&run(bukti(&home).args(["status", "--json"])));
+    assert_eq!(status["waiting"], 1, "{status}");
+    let failed = bukti(&home).arg("sync").output().expect("sync");
+    assert!(!failed.status.success(), "sync without a server fails");
+    assert!(!failed.stderr.is_empty(), "and says why");
+
+    // Back at the Polsek's Wi-Fi.
+    let server = Server::start(&data, port);
+    run(bukti(&home).arg("sync"));
+    let status = stdout_json(&run(bukti(&home).args(["status", "--json"])));
+    assert_eq!(status["waiting"], 0, "{status}");
+
+    // HQ finds it and reviews it.
+    let http = reqwest::Client::new();
+    let page: Value = http
+        .get(format!(
+            "{url}/api/v1/records?unit=bali/buleleng/sawan&lke_area=MP"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["records"][0]["id"], id.as_str(), "{page}");
+    assert_eq!(page["records"][0]["place"], "Balai Desa Sudaji");
+    let resp = http
+        .post(format!("{url}/api/v1/records/{id}/review"))
+        .bearer_auth(&token)
+        .json(&json!({"verdict": "valid", "comment": "Dokumentasi lengkap"}))
+        .send()
+        .await
+        .expect("review");
+    assert_eq!(resp.status(), 200);
+
+    // The verdict reaches the officer's device.
+    run(bukti(&home).arg("sync"));
+    let shown = stdout_json(&run(bukti(&home).args(["show", &id, "--json"])));
+    assert_eq!(shown["record"]["review"]["verdict"], "valid", "{shown}");
+    assert_eq!(
+        shown["record"]["review"]["comments"][0]["text"],
+        "Dokumentasi lengkap"
+    );
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("bukti_push_records_total"), "{metrics}");
+    server.stop();
+}
