@@ -1,1 +1,299 @@
-fn main() {}
+//! Sync benchmark: the real `bukti-server` binary in a child process on loopback, real devices.
+//!
+//! Per store (SQLite, PostgreSQL) and per round, over a fresh store:
+//! 1. optionally preload `--preload N` records (in other Polres of Polda Bali, untimed);
+//! 2. wave 1: `--devices` devices across the ten Polsek of Polres Buleleng, each holding
+//!    `--records` captured records, push one after another (records accepted / wall time);
+//! 3. wave 2 (the burst): a second set of as many devices with fresh records push all at once;
+//! 4. the server is restarted (SIGTERM, new process on the same store) and a fresh device
+//!    registered at `bali/buleleng` pulls everything (both waves); the pull time is also given
+//!    per 10,000 records.
+//!
+//! It reports the medians over `--rounds`, the server's peak RSS (VmHWM and sampled VmRSS of both
+//! processes), and where the time goes: server and bench CPU seconds per wave and the server's
+//! own time in the push/pull handlers (from `/metrics`).
+//!
+//! ```sh
+//! cargo bench -p bukti-tests --bench sync -- [--store sqlite|postgres|both] [--devices 20]
+//!     [--records 500] [--preload 0] [--rounds 3]
+//! ```
+//!
+//! The bench builds `bukti-server` in release itself. PostgreSQL comes from `BUKTI_TEST_POSTGRES`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`); a database is created per round and
+//! dropped after. Progress goes to stderr, then a table and one `RESULT {json}` line.
+
+#[path = "sync/server.rs"]
+mod server;
+#[path = "sync/workload.rs"]
+mod workload;
+
+use std::{path::Path, sync::Arc, time::Instant};
+
+use bukti_core::device::NoProgress;
+use serde_json::json;
+use server::{Server, Store, StoreSpec, cpu_seconds};
+use workload::Preload;
+
+#[derive(Debug, Clone)]
+struct Options {
+    stores: Vec<Store>,
+    devices: usize,
+    records: usize,
+    preload: usize,
+    rounds: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        stores: vec![Store::Sqlite, Store::Postgres],
+        devices: 20,
+        records: 500,
+        preload: 0,
+        rounds: 3,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .unwrap_or_else(|| panic!("{name} needs a value"))
+        };
+        let number = |v: String| {
+            v.parse::<usize>()
+                .unwrap_or_else(|_| panic!("{v:?} is not a number"))
+        };
+        match a.as_str() {
+            "--store" => {
+                o.stores = match value("--store").as_str() {
+                    "sqlite" => vec![Store::Sqlite],
+                    "postgres" => vec![Store::Postgres],
+                    "both" => vec![Store::Sqlite, Store::Postgres],
+                    s => panic!("--store {s:?}: expected sqlite, postgres or both"),
+                }
+            }
+            "--devices" => o.devices = number(value(&a)),
+            "--records" => o.records = number(value(&a)),
+            "--preload" => o.preload = number(value(&a)),
+            "--rounds" => o.rounds = number(value(&a)).max(1),
+            // cargo bench passes --bench to harness = false targets.
+            "--bench" => {}
+            other => {
+                panic!("unknown option {other:?}; see the doc comment of tests/benches/sync.rs")
+            }
+        }
+    }
+    o
+}
+
+/// The figures of one round.
+#[derive(Debug, Clone, Default)]
+struct Round {
+    wave1_rps: f64,
+    burst_rps: f64,
+    pull_s: f64,
+    pull_records: u64,
+    pull_s_per_10k: f64,
+    peak_rss_mb: f64,
+    preload_rps: f64,
+    /// Per phase: (wall s, server CPU s, bench CPU s, server handler s, requests).
+    profile: Vec<(&'static str, [f64; 5])>,
+}
+
+/// Wall time, CPU of both processes and handler time around one timed phase.
+struct Phase {
+    start: Instant,
+    server_cpu: f64,
+    bench_cpu: f64,
+    handler: (f64, f64),
+    route: &'static str,
+}
+
+impl Phase {
+    async fn begin(server: &Server, route: &'static str) -> Phase {
+        Phase {
+            handler: server.route_time(route).await,
+            server_cpu: server.cpu_seconds(),
+            bench_cpu: cpu_seconds("self"),
+            route,
+            start: Instant::now(),
+        }
+    }
+
+    async fn end(self, server: &Server) -> [f64; 5] {
+        let wall = self.start.elapsed().as_secs_f64();
+        let (server_cpu, bench_cpu) = (server.cpu_seconds(), cpu_seconds("self"));
+        let (sum, count) = server.route_time(self.route).await;
+        [
+            wall,
+            server_cpu - self.server_cpu,
+            bench_cpu - self.bench_cpu,
+            sum - self.handler.0,
+            count - self.handler.1,
+        ]
+    }
+}
+
+async fn round(
+    exe: &Path,
+    store: Store,
+    o: &Options,
+    preload: Option<&Arc<Preload>>,
+    n: usize,
+) -> Round {
+    let tag = format!("[{} round {}]", store.name(), n + 1);
+    let spec = StoreSpec::fresh(store).await;
+    let token = spec.token(exe, workload::POLRES);
+    let mut server = Server::start(exe, &spec, None).await;
+    let mut out = Round::default();
+    if let Some(p) = preload {
+        eprintln!("{tag} preloading {} records", p.records);
+        out.preload_rps = p.push(&server.url, &spec.token(exe, "bali")).await;
+        eprintln!("{tag} preloaded at {:.0} records/s", out.preload_rps);
+    }
+    eprintln!(
+        "{tag} capturing {} x {} records on 2 x {} devices",
+        o.records, 2, o.devices
+    );
+    let base = 1000 + 100 * n as u64;
+    let wave1 = workload::devices(&server.url, &token, o.devices, o.records, base).await;
+    let wave2 = workload::devices(&server.url, &token, o.devices, o.records, base + 50).await;
+
+    let phase = Phase::begin(&server, "/api/v1/sync/push").await;
+    let mut pushed = 0;
+    for d in &wave1 {
+        let report = d.device.push(&NoProgress).await.expect("wave 1 push");
+        assert!(
+            report.rejected.is_empty(),
+            "{} refused: {:?}",
+            d.unit,
+            report.rejected
+        );
+        pushed += report.pushed;
+    }
+    let p = phase.end(&server).await;
+    out.wave1_rps = pushed as f64 / p[0];
+    out.profile.push(("wave 1 push", p));
+    eprintln!(
+        "{tag} wave 1: {pushed} records in {:.2} s = {:.0} records/s",
+        p[0], out.wave1_rps
+    );
+
+    let phase = Phase::begin(&server, "/api/v1/sync/push").await;
+    let mut set = tokio::task::JoinSet::new();
+    for d in &wave2 {
+        let device = d.device.clone();
+        set.spawn(async move { device.push(&NoProgress).await.expect("burst push") });
+    }
+    let pushed: u64 = set.join_all().await.iter().map(|r| r.pushed).sum();
+    let p = phase.end(&server).await;
+    out.burst_rps = pushed as f64 / p[0];
+    out.profile.push(("burst push", p));
+    eprintln!(
+        "{tag} burst: {pushed} records in {:.2} s = {:.0} records/s",
+        p[0], out.burst_rps
+    );
+
+    let (restarted, peak) = server.restart(exe, &spec).await;
+    server = restarted;
+    let (reader, _home) = workload::polres_device(&server.url, &token).await;
+    let phase = Phase::begin(&server, "/api/v1/sync/pull").await;
+    let report = reader.pull(&NoProgress).await.expect("pull");
+    let p = phase.end(&server).await;
+    out.pull_s = p[0];
+    out.pull_records = report.pulled;
+    out.pull_s_per_10k = p[0] * 10_000.0 / report.pulled.max(1) as f64;
+    out.profile.push(("pull", p));
+    eprintln!(
+        "{tag} pull after restart: {} records in {:.2} s ({:.2} s per 10k)",
+        report.pulled, p[0], out.pull_s_per_10k
+    );
+    assert_eq!(
+        report.pulled as usize,
+        2 * o.devices * o.records,
+        "pulled everything"
+    );
+
+    out.peak_rss_mb = peak.max(server.stop());
+    eprintln!("{tag} server peak RSS {:.0} MB", out.peak_rss_mb);
+    reader.close().await;
+    for d in wave1.into_iter().chain(wave2) {
+        if let Ok(device) = Arc::try_unwrap(d.device) {
+            device.close().await;
+        }
+    }
+    spec.finish().await;
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let o = options();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let exe = server::build_server();
+    let preload = (o.preload > 0).then(|| {
+        eprintln!("bench: building {} preload records", o.preload);
+        Arc::new(Preload::build(o.preload))
+    });
+    let mut results = Vec::new();
+    let mut rows = Vec::new();
+    for &store in &o.stores {
+        let rounds: Vec<Round> = (0..o.rounds)
+            .map(|n| rt.block_on(round(&exe, store, &o, preload.as_ref(), n)))
+            .collect();
+        let m = |f: fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+        let row = format!(
+            "{:<9} {:>8} {:>12.0} {:>12.0} {:>10.2} {:>12.2} {:>10.0}",
+            store.name(),
+            o.preload,
+            m(|r| r.wave1_rps),
+            m(|r| r.burst_rps),
+            m(|r| r.pull_s),
+            m(|r| r.pull_s_per_10k),
+            m(|r| r.peak_rss_mb)
+        );
+        rows.push(row);
+        let mut profile = serde_json::Map::new();
+        for (i, (name, _)) in rounds[0].profile.iter().enumerate() {
+            let f = |k: usize| median(rounds.iter().map(|r| r.profile[i].1[k]).collect());
+            eprintln!(
+                "{} {name}: wall {:.2} s, server CPU {:.2} s, bench (devices) CPU {:.2} s, \
+                 server handler time {:.2} s over {} requests",
+                store.name(),
+                f(0),
+                f(1),
+                f(2),
+                f(3),
+                f(4)
+            );
+            profile.insert(
+                (*name).to_owned(),
+                json!({"wall_s": f(0), "server_cpu_s": f(1), "bench_cpu_s": f(2),
+                       "handler_s": f(3), "requests": f(4)}),
+            );
+        }
+        results.push(json!({
+            "store": store.name(), "preload": o.preload, "devices": o.devices,
+            "records_per_device": o.records, "rounds": o.rounds,
+            "wave1_push_rps": m(|r| r.wave1_rps), "burst_push_rps": m(|r| r.burst_rps),
+            "pull_s": m(|r| r.pull_s), "pull_records": rounds[0].pull_records,
+            "pull_s_per_10k": m(|r| r.pull_s_per_10k), "peak_rss_mb": m(|r| r.peak_rss_mb),
+            "preload_rps": m(|r| r.preload_rps), "profile": profile,
+            "all_rounds": rounds.iter().map(|r| json!([r.wave1_rps, r.burst_rps, r.pull_s, r.peak_rss_mb])).collect::<Vec<_>>(),
+        }));
+    }
+    println!(
+        "\n{:<9} {:>8} {:>12} {:>12} {:>10} {:>12} {:>10}",
+        "store", "preload", "wave1 rec/s", "burst rec/s", "pull s", "pull s/10k", "peak MB"
+    );
+    for row in rows {
+        println!("{row}");
+    }
+    println!("RESULT {}", json!({ "bench": "sync", "results": results }));
+}

@@ -103,6 +103,8 @@ pub struct TestServer {
     /// An admin HQ token over the whole `bali` tree.
     pub admin_token: String,
     pub store: DynStore,
+    /// Whether `finish` drops the PostgreSQL database (false for a second process on it).
+    owns_database: bool,
     _data: TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -130,6 +132,7 @@ impl TestServer {
             settings,
             admin_token,
             store,
+            owns_database: true,
             _data: data,
             stop: None,
             task: None,
@@ -176,9 +179,36 @@ impl TestServer {
         self.listen(self.addr).await;
     }
 
+    /// Another server process over the same database (for SQLite: the same file through its
+    /// own connection pools), listening on its own port.
+    pub async fn second_process(&self) -> TestServer {
+        let store = self
+            .settings
+            .open_store()
+            .await
+            .expect("open the shared store");
+        let mut server = TestServer {
+            backend: self.backend,
+            addr: self.addr,
+            url: String::new(),
+            settings: self.settings.clone(),
+            admin_token: self.admin_token.clone(),
+            store,
+            owns_database: false,
+            _data: tempfile::tempdir().expect("placeholder folder"),
+            stop: None,
+            task: None,
+        };
+        server.listen(SocketAddr::from(([127, 0, 0, 1], 0))).await;
+        server
+    }
+
     /// Stops the server and drops its PostgreSQL database.
     pub async fn finish(mut self) {
         self.stop().await;
+        if !self.owns_database {
+            return;
+        }
         if let Some(url) = &self.settings.database_url {
             drop_postgres_database(url).await;
         }

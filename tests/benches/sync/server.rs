@@ -1,0 +1,287 @@
+//! The `bukti-server` child process: building it, starting it over a store, HQ tokens, health,
+//! graceful restarts, and what the bench reads from outside (RSS, CPU time, `/metrics`).
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+/// Which evidence store the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+impl Store {
+    pub fn name(self) -> &'static str {
+        match self {
+            Store::Sqlite => "sqlite",
+            Store::Postgres => "postgres",
+        }
+    }
+}
+
+/// Builds `bukti-server` in release (a no-op when it is up to date) and returns its path, next
+/// to this bench's own `target/release/deps/…` executable.
+pub fn build_server() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("bench: building bukti-server (release)");
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "bukti-server"])
+        .status()
+        .expect("run cargo build for bukti-server");
+    assert!(
+        status.success(),
+        "cargo build --release -p bukti-server failed"
+    );
+    let exe = std::env::current_exe().expect("bench executable path");
+    let release = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("bench runs from target/<profile>/deps");
+    let server = release.join("bukti-server");
+    assert!(server.exists(), "{} was not built", server.display());
+    server
+}
+
+/// A store the server processes of one round share: a data folder or a fresh PostgreSQL database.
+#[derive(Debug)]
+pub struct StoreSpec {
+    pub store: Store,
+    pub data: tempfile::TempDir,
+    pub database_url: Option<String>,
+}
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn pg_admin() -> String {
+    std::env::var("BUKTI_TEST_POSTGRES").unwrap_or_else(|_| PG_ADMIN.to_owned())
+}
+
+impl StoreSpec {
+    pub async fn fresh(store: Store) -> StoreSpec {
+        let database_url = match store {
+            Store::Sqlite => None,
+            Store::Postgres => {
+                let name = format!("bukti_bench_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::connect(&pg_admin())
+                    .await
+                    .expect("connect to PostgreSQL (BUKTI_TEST_POSTGRES)");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("create database {name}")))
+                    .await
+                    .expect("create the bench database");
+                let base = pg_admin();
+                let prefix = base.rsplit_once('/').map_or(base.as_str(), |(p, _)| p);
+                Some(format!("{prefix}/{name}"))
+            }
+        };
+        StoreSpec {
+            store,
+            data: tempfile::tempdir().expect("server data folder"),
+            database_url,
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args = vec!["--data".to_owned(), self.data.path().display().to_string()];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        args
+    }
+
+    /// Drops the PostgreSQL database, if any (the data folder goes with the `TempDir`).
+    pub async fn finish(self) {
+        let Some(url) = &self.database_url else {
+            return;
+        };
+        let Some((_, name)) = url.rsplit_once('/') else {
+            return;
+        };
+        if let Ok(mut admin) = PgConnection::connect(&pg_admin()).await {
+            let sql = format!("drop database if exists {name} with (force)");
+            let _ = admin.execute(sqlx::AssertSqlSafe(sql)).await;
+        }
+    }
+
+    /// `bukti-server token create` over this store; returns the printed token.
+    pub fn token(&self, exe: &Path, unit: &str) -> String {
+        let out = Command::new(exe)
+            .args([
+                "token", "create", "--unit", unit, "--name", "bench", "--role", "admin",
+            ])
+            .args(self.args())
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .output()
+            .expect("run bukti-server token create");
+        assert!(out.status.success(), "token create failed: {out:?}");
+        String::from_utf8(out.stdout)
+            .expect("token is UTF-8")
+            .trim()
+            .to_owned()
+    }
+}
+
+/// One running server process and the sampler watching its memory.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    pub url: String,
+    port: u16,
+    peak_rss_kb: Arc<AtomicU64>,
+    stop_sampler: Arc<AtomicBool>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A `/proc/<pid>/status` field in kB.
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU seconds of a process (`self` or a pid), from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+impl Server {
+    /// Starts the server on `port` (a free one when `None`) and waits for `/healthz`.
+    pub async fn start(exe: &Path, spec: &StoreSpec, port: Option<u16>) -> Server {
+        let port = port.unwrap_or_else(free_port);
+        let child = Command::new(exe)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(spec.args())
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_LOG").unwrap_or("warn".into()),
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start bukti-server");
+        let pid = child.id();
+        let peak_rss_kb = Arc::new(AtomicU64::new(0));
+        let stop_sampler = Arc::new(AtomicBool::new(false));
+        let (peak, stop) = (peak_rss_kb.clone(), stop_sampler.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(kb) = status_kb(pid, "VmRSS:") {
+                    peak.fetch_max(kb, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            peak_rss_kb,
+            stop_sampler,
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = http.get(format!("{}/healthz", self.url)).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "bukti-server at {} did not become healthy in 30 s",
+            self.url
+        );
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&self.pid().to_string())
+    }
+
+    /// Peak RSS in MB: the kernel's high-water mark, or the sampled maximum if larger.
+    pub fn peak_rss_mb(&self) -> f64 {
+        let hwm = status_kb(self.pid(), "VmHWM:").unwrap_or(0);
+        hwm.max(self.peak_rss_kb.load(Ordering::Relaxed)) as f64 / 1024.0
+    }
+
+    /// Sum and count of `bukti_http_request_duration_seconds` for `route`, over all statuses.
+    pub async fn route_time(&self, route: &str) -> (f64, f64) {
+        let text = match reqwest::get(format!("{}/metrics", self.url)).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let needle = format!("route=\"{route}\"");
+        let (mut sum, mut count) = (0.0, 0.0);
+        for line in text.lines().filter(|l| l.contains(&needle)) {
+            let value = line
+                .rsplit_once(' ')
+                .and_then(|(_, v)| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            if line.starts_with("bukti_http_request_duration_seconds_sum") {
+                sum += value;
+            } else if line.starts_with("bukti_http_request_duration_seconds_count") {
+                count += value;
+            }
+        }
+        (sum, count)
+    }
+
+    /// Stops gracefully with SIGTERM and waits; returns the peak RSS in MB.
+    pub fn stop(mut self) -> f64 {
+        let peak = self.peak_rss_mb();
+        self.stop_sampler.store(true, Ordering::Relaxed);
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return peak;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("bench: server did not stop within 30 s; killing it");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        peak
+    }
+
+    /// Stops the process and starts a new one on the same store and port.
+    pub async fn restart(self, exe: &Path, spec: &StoreSpec) -> (Server, f64) {
+        let port = self.port;
+        let peak = self.stop();
+        (Server::start(exe, spec, Some(port)).await, peak)
+    }
+}
