@@ -121,10 +121,10 @@ impl Device {
     ) -> Result<Registration, DeviceError> {
         UnitPath::parse(unit).map_err(|e| DeviceError::Usage(e.to_string()))?;
         let server_url = server_url.trim_end_matches('/');
-        if !server_url.starts_with("http://") {
+        if !(server_url.starts_with("https://") || server_url.starts_with("http://")) {
             return Err(DeviceError::Usage(format!(
-                "{server_url:?} is not a server address this build can reach: use http://HOST:PORT \
-                 (run the device behind a TLS-terminating tunnel or proxy for https)"
+                "{server_url:?} is not a server address: use https://HOST[:PORT] \
+                 (or http://HOST:PORT on a trusted local network)"
             )));
         }
         let actor = ActorId::random();

@@ -14,7 +14,9 @@
 //! hash so concurrent additions are a set union.
 
 pub mod doc;
+mod read;
 pub mod validate;
+mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::RecordId;
 
 pub use doc::{DocError, RecordDoc};
-pub use validate::{Problem, validate};
+pub use validate::{Problem, is_sha256_hex, validate};
 
 /// The schema version this build writes. Readers accept documents from newer writers: fields they
 /// do not know are left untouched.
@@ -75,14 +77,51 @@ pub struct Counts {
     pub services: BTreeMap<String, u64>,
 }
 
-/// A photo referred to by content hash; the bytes travel separately.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A photo referred to by the SHA-256 of its original bytes (the key in [`Record::photos`]);
+/// the bytes travel separately. Written once at capture: it binds the photo's content, its
+/// camera metadata and its smaller renditions to the record, so tampering with any shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhotoRef {
+    /// Size of the original in bytes.
     pub size: u64,
-    /// `camera` (taken in the app) or `gallery` (imported).
+    /// `image/jpeg` or `image/png`.
+    pub content_type: String,
+    /// `camera` (taken in the app) or `gallery` (imported; weaker evidence).
     pub source: String,
+    /// EXIF time the photo was taken (with its offset when the camera recorded one).
     pub taken_at: Option<Timestamp>,
+    /// EXIF GPS position, when the camera recorded one.
+    pub gps: Option<PhotoGps>,
+    /// EXIF make and model, e.g. `samsung SM-A045F`; empty when absent.
+    pub camera: String,
+    /// EXIF software tag; editing software here is worth a reviewer's look.
+    pub software: String,
+    /// The display JPEG (long edge ≤ 1600 px, no EXIF) HQ sees.
+    pub derivative: Option<Rendition>,
+    /// The list thumbnail (≤ 320 px, no EXIF).
+    pub thumbnail: Option<Rendition>,
+    /// 64-bit perceptual hash of the derivative (16 hex digits), to spot one photo reused as
+    /// evidence of different activities.
+    pub phash: String,
 }
+
+/// A smaller rendition of a photo, itself content-addressed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendition {
+    pub hash: String,
+    pub size: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoGps {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+// Coordinates are finite by validation, so equality is an equivalence in practice.
+impl Eq for PhotoGps {}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -134,11 +134,7 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
     }
     for (hash, photo) in &record.photos {
         let path = format!("photos.{hash}");
-        if hash.len() != 64
-            || !hash
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
+        if !is_sha256_hex(hash) {
             bad(
                 &path,
                 "key must be the SHA-256 of the photo in lowercase hex",
@@ -146,6 +142,33 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
         }
         if !["camera", "gallery"].contains(&photo.source.as_str()) {
             bad(&format!("{path}.source"), "expected camera or gallery");
+        }
+        if !["image/jpeg", "image/png"].contains(&photo.content_type.as_str()) {
+            bad(
+                &format!("{path}.content_type"),
+                "expected image/jpeg or image/png",
+            );
+        }
+        if photo
+            .gps
+            .as_ref()
+            .is_some_and(|g| !(-90.0..=90.0).contains(&g.lat) || !(-180.0..=180.0).contains(&g.lon))
+        {
+            bad(&format!("{path}.gps"), "coordinates out of range");
+        }
+        for (key, rendition) in [
+            ("derivative", &photo.derivative),
+            ("thumbnail", &photo.thumbnail),
+        ] {
+            if rendition
+                .as_ref()
+                .is_some_and(|r| !is_sha256_hex(&r.hash) || r.width == 0 || r.height == 0)
+            {
+                bad(
+                    &format!("{path}.{key}"),
+                    "needs a lowercase SHA-256 hash and non-zero dimensions",
+                );
+            }
         }
     }
     if record.status == Status::Submitted {
@@ -168,6 +191,14 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
         }
     }
     out
+}
+
+/// Whether `s` is a SHA-256 digest written as 64 lowercase hex digits: the only form a content
+/// address takes anywhere in Bukti (it also keeps such strings safe to use in paths).
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]

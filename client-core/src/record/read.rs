@@ -1,0 +1,309 @@
+//! Reading the typed [`Record`] view out of any record document, reporting every field that
+//! has the wrong type with its path (documents come from devices and may be hostile).
+
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use jiff::Timestamp;
+
+use super::{
+    Comment, Counts, Location, PhotoGps, PhotoRef, Problem, Record, Rendition, Review, Status,
+    Verdict,
+};
+use crate::RecordId;
+
+struct Reader<'a, D: ReadDoc> {
+    doc: &'a D,
+    problems: Vec<Problem>,
+}
+
+impl<D: ReadDoc> Reader<'_, D> {
+    fn scalar(&mut self, obj: &ObjId, key: &str, path: &str) -> Option<ScalarValue> {
+        match self.doc.get(obj, key) {
+            Ok(Some((Value::Scalar(v), _))) => match v.into_owned() {
+                ScalarValue::Null => None,
+                v => Some(v),
+            },
+            Ok(None) => None,
+            Ok(Some((Value::Object(_), _))) | Err(_) => {
+                self.problem(path, "expected a plain value, found an object");
+                None
+            }
+        }
+    }
+
+    fn object(&mut self, obj: &ObjId, key: &str, path: &str, ty: ObjType) -> Option<ObjId> {
+        match self.doc.get(obj, key) {
+            Ok(Some((Value::Object(t), id))) if t == ty => Some(id),
+            Ok(None) => None,
+            _ => {
+                self.problem(path, &format!("expected a {ty:?}"));
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, obj: &ObjId, key: &str, path: &str) -> Option<String> {
+        match self.scalar(obj, key, path)? {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => {
+                self.problem(path, "expected a string");
+                None
+            }
+        }
+    }
+
+    fn uint(&mut self, obj: &ObjId, key: &str, path: &str) -> Option<u64> {
+        match self.scalar(obj, key, path)? {
+            ScalarValue::Uint(n) => Some(n),
+            ScalarValue::Int(n) if n >= 0 => Some(n.unsigned_abs()),
+            _ => {
+                self.problem(path, "expected a non-negative integer");
+                None
+            }
+        }
+    }
+
+    fn float(&mut self, obj: &ObjId, key: &str, path: &str) -> Option<f64> {
+        match self.scalar(obj, key, path)? {
+            ScalarValue::F64(n) => Some(n),
+            ScalarValue::Int(n) => Some(n as f64),
+            ScalarValue::Uint(n) => Some(n as f64),
+            _ => {
+                self.problem(path, "expected a number");
+                None
+            }
+        }
+    }
+
+    fn timestamp(&mut self, obj: &ObjId, key: &str, path: &str) -> Option<Timestamp> {
+        let (ScalarValue::Timestamp(ms) | ScalarValue::Int(ms)) = self.scalar(obj, key, path)?
+        else {
+            self.problem(path, "expected a timestamp");
+            return None;
+        };
+        match Timestamp::from_millisecond(ms) {
+            Ok(t) => Some(t),
+            Err(_) => {
+                self.problem(path, "timestamp out of range");
+                None
+            }
+        }
+    }
+
+    fn keys(&self, obj: &ObjId) -> Vec<String> {
+        self.doc.keys(obj).collect()
+    }
+
+    fn problem(&mut self, path: &str, message: &str) {
+        self.problems.push(Problem::new(path, message));
+    }
+}
+
+/// Reads the typed view of any record document.
+pub fn read<D: ReadDoc>(doc: &D) -> Result<Record, Vec<Problem>> {
+    let mut r = Reader {
+        doc,
+        problems: Vec::new(),
+    };
+    let root = ROOT;
+    let id = r.string(&root, "id", "id");
+    let id = match id.as_deref().map(str::parse::<RecordId>) {
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            r.problem("id", "not a UUID");
+            None
+        }
+        None => {
+            r.problem("id", "missing");
+            None
+        }
+    };
+    let schema = r.uint(&root, "schema", "schema").unwrap_or(0);
+    let captured_at = r.timestamp(&root, "captured_at", "captured_at");
+    if captured_at.is_none() {
+        r.problem("captured_at", "missing");
+    }
+    let status = match r.string(&root, "status", "status") {
+        None => Status::Draft,
+        Some(s) => Status::parse(&s).unwrap_or_else(|| {
+            r.problem("status", "expected draft or submitted");
+            Status::Draft
+        }),
+    };
+    let location = r
+        .object(&root, "location", "location", ObjType::Map)
+        .and_then(|loc| {
+            let lat = r.float(&loc, "lat", "location.lat");
+            let lon = r.float(&loc, "lon", "location.lon");
+            let accuracy_m = r.float(&loc, "accuracy_m", "location.accuracy_m");
+            let source = r
+                .string(&loc, "source", "location.source")
+                .unwrap_or_default();
+            Some(Location {
+                lat: lat?,
+                lon: lon?,
+                accuracy_m,
+                source,
+            })
+        });
+    let counts = read_counts(&mut r);
+    let lke = r
+        .object(&root, "lke", "lke", ObjType::Map)
+        .map(|m| r.keys(&m).into_iter().collect())
+        .unwrap_or_default();
+    let photos = read_photos(&mut r);
+    let review = read_review(&mut r);
+    let record = Record {
+        id: id.unwrap_or_default(),
+        schema,
+        unit: r.string(&root, "unit", "unit").unwrap_or_default(),
+        officer: r.string(&root, "officer", "officer").unwrap_or_default(),
+        kind: r.string(&root, "kind", "kind").unwrap_or_default(),
+        title: r.string(&root, "title", "title").unwrap_or_default(),
+        narrative: r
+            .string(&root, "narrative", "narrative")
+            .unwrap_or_default(),
+        started_at: r.timestamp(&root, "started_at", "started_at"),
+        ended_at: r.timestamp(&root, "ended_at", "ended_at"),
+        captured_at: captured_at.unwrap_or(Timestamp::UNIX_EPOCH),
+        location,
+        place: r.string(&root, "place", "place").unwrap_or_default(),
+        counts,
+        lke,
+        photos,
+        status,
+        review,
+    };
+    if r.problems.is_empty() {
+        Ok(record)
+    } else {
+        Err(r.problems)
+    }
+}
+
+fn read_counts<D: ReadDoc>(r: &mut Reader<'_, D>) -> Counts {
+    let Some(c) = r.object(&ROOT, "counts", "counts", ObjType::Map) else {
+        return Counts::default();
+    };
+    let mut services = std::collections::BTreeMap::new();
+    if let Some(s) = r.object(&c, "services", "counts.services", ObjType::Map) {
+        for key in r.keys(&s) {
+            if let Some(n) = r.uint(&s, &key, &format!("counts.services.{key}")) {
+                services.insert(key, n);
+            }
+        }
+    }
+    Counts {
+        people_served: r.uint(&c, "people_served", "counts.people_served"),
+        participants: r.uint(&c, "participants", "counts.participants"),
+        services,
+    }
+}
+
+fn read_photos<D: ReadDoc>(r: &mut Reader<'_, D>) -> std::collections::BTreeMap<String, PhotoRef> {
+    let mut photos = std::collections::BTreeMap::new();
+    let Some(p) = r.object(&ROOT, "photos", "photos", ObjType::Map) else {
+        return photos;
+    };
+    for hash in r.keys(&p) {
+        let path = format!("photos.{hash}");
+        let Some(m) = r.object(&p, &hash, &path, ObjType::Map) else {
+            continue;
+        };
+        let text = |r: &mut Reader<'_, D>, key: &str| {
+            r.string(&m, key, &format!("{path}.{key}"))
+                .unwrap_or_default()
+        };
+        let photo = PhotoRef {
+            size: r.uint(&m, "size", &format!("{path}.size")).unwrap_or(0),
+            content_type: text(r, "content_type"),
+            source: text(r, "source"),
+            taken_at: r.timestamp(&m, "taken_at", &format!("{path}.taken_at")),
+            gps: r
+                .object(&m, "gps", &format!("{path}.gps"), ObjType::Map)
+                .and_then(|g| {
+                    let lat = r.float(&g, "lat", &format!("{path}.gps.lat"));
+                    let lon = r.float(&g, "lon", &format!("{path}.gps.lon"));
+                    Some(PhotoGps {
+                        lat: lat?,
+                        lon: lon?,
+                    })
+                }),
+            camera: text(r, "camera"),
+            software: text(r, "software"),
+            derivative: read_rendition(r, &m, "derivative", &path),
+            thumbnail: read_rendition(r, &m, "thumbnail", &path),
+            phash: text(r, "phash"),
+        };
+        photos.insert(hash, photo);
+    }
+    photos
+}
+
+fn read_rendition<D: ReadDoc>(
+    r: &mut Reader<'_, D>,
+    photo: &ObjId,
+    key: &str,
+    path: &str,
+) -> Option<Rendition> {
+    let path = format!("{path}.{key}");
+    let m = r.object(photo, key, &path, ObjType::Map)?;
+    let dimension = |r: &mut Reader<'_, D>, k: &str| {
+        r.uint(&m, k, &format!("{path}.{k}"))
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    Some(Rendition {
+        hash: r
+            .string(&m, "hash", &format!("{path}.hash"))
+            .unwrap_or_default(),
+        size: r.uint(&m, "size", &format!("{path}.size")).unwrap_or(0),
+        width: dimension(r, "width"),
+        height: dimension(r, "height"),
+    })
+}
+
+fn read_review<D: ReadDoc>(r: &mut Reader<'_, D>) -> Review {
+    let Some(rv) = r.object(&ROOT, "review", "review", ObjType::Map) else {
+        return Review::default();
+    };
+    let verdict = r.string(&rv, "verdict", "review.verdict").and_then(|v| {
+        Verdict::parse(&v).or_else(|| {
+            r.problem(
+                "review.verdict",
+                "expected valid, needs_revision or rejected",
+            );
+            None
+        })
+    });
+    let mut comments = Vec::new();
+    if let Some(list) = r.object(&rv, "comments", "review.comments", ObjType::List) {
+        for i in 0..r.doc.length(&list) {
+            let path = format!("review.comments[{i}]");
+            let Ok(Some((Value::Object(ObjType::Map), item))) = r.doc.get(&list, i) else {
+                r.problem(&path, "expected a comment map");
+                continue;
+            };
+            let comment = Comment {
+                id: r
+                    .string(&item, "id", &format!("{path}.id"))
+                    .unwrap_or_default(),
+                author: r
+                    .string(&item, "author", &format!("{path}.author"))
+                    .unwrap_or_default(),
+                at: r
+                    .timestamp(&item, "at", &format!("{path}.at"))
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
+                text: r
+                    .string(&item, "text", &format!("{path}.text"))
+                    .unwrap_or_default(),
+            };
+            comments.push(comment);
+        }
+    }
+    Review {
+        verdict,
+        verdict_by: r.string(&rv, "verdict_by", "review.verdict_by"),
+        verdict_at: r.timestamp(&rv, "verdict_at", "review.verdict_at"),
+        comments,
+    }
+}
