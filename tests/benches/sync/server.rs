@@ -55,7 +55,6 @@ pub fn build_server() -> PathBuf {
 /// A store the server processes of one round share: a data folder or a fresh PostgreSQL database.
 #[derive(Debug)]
 pub struct StoreSpec {
-    pub store: Store,
     pub data: tempfile::TempDir,
     pub database_url: Option<String>,
 }
@@ -85,7 +84,6 @@ impl StoreSpec {
             }
         };
         StoreSpec {
-            store,
             data: tempfile::tempdir().expect("server data folder"),
             database_url,
         }
