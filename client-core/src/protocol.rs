@@ -90,6 +90,9 @@ pub enum RejectCode {
     TooLarge,
     /// The same record appears twice in one batch.
     Duplicate,
+    /// The changes touch what this pusher may not change: another actor's changes, the
+    /// record's officer or capture time, or HQ's review section.
+    Forbidden,
 }
 
 impl RejectCode {
@@ -139,6 +142,63 @@ pub struct RegisterResponse {
     pub token: String,
     pub unit: String,
     pub officer: String,
+}
+
+/// Largest chunk one `PATCH /api/v1/blobs/{hash}` carries.
+pub const MAX_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+/// Largest blob (photo rendition) a server accepts unless configured otherwise.
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 25 * 1024 * 1024;
+/// Most hashes in one `POST /api/v1/blobs/missing`.
+pub const MAX_MISSING_QUERY: usize = 1000;
+/// Request and response header: bytes of the blob the server holds (or the chunk starts at).
+pub const UPLOAD_OFFSET_HEADER: &str = "upload-offset";
+/// Request header: the blob's total length in bytes.
+pub const UPLOAD_LENGTH_HEADER: &str = "upload-length";
+
+/// `POST /api/v1/blobs/missing`: which of these hashes does the server still need?
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MissingBlobsRequest {
+    /// SHA-256 hashes (64 lowercase hex digits), at most [`MAX_MISSING_QUERY`].
+    pub hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MissingBlobsResponse {
+    /// Referred to by a record in the device's unit and not yet complete on the server.
+    pub missing: Vec<MissingBlob>,
+    /// No record in the device's unit refers to these: push the record first.
+    pub unknown: Vec<String>,
+}
+
+/// A blob the server lacks and where to resume its upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingBlob {
+    pub hash: String,
+    /// Bytes of a partial upload the server already holds durably (0 when none).
+    pub offset: u64,
+}
+
+/// `PATCH /api/v1/blobs/{hash}` answer: `200` with `complete: false`, `201` when complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    pub hash: String,
+    /// Bytes the server now holds durably; the next chunk starts here.
+    pub offset: u64,
+    /// The whole blob arrived and hashed to `hash`; it is now visible.
+    pub complete: bool,
+}
+
+/// Extra field of a `409 offset_mismatch` error body (next to `code` and `message`): the
+/// server's durable offset; parse the error body as this to resume there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetMismatch {
+    pub offset: u64,
+}
+
+/// `GET /api/v1/blobs/requested`: originals HQ asked the device's unit to upload.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RequestedBlobs {
+    pub hashes: Vec<String>,
 }
 
 /// The body of every error response.
