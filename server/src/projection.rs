@@ -20,6 +20,69 @@ pub struct Projection {
     pub place: String,
     /// `(code, area)` for each LKE tag.
     pub lke: Vec<(String, String)>,
+    /// Every blob the record's photos refer to: original, derivative and thumbnail.
+    pub photos: Vec<PhotoBlob>,
+}
+
+/// One rendition of one photo, as the `record_photo` table holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoBlob {
+    /// The photo's key in the record (SHA-256 of the original).
+    pub photo: String,
+    pub role: PhotoRole,
+    /// SHA-256 of this rendition's bytes.
+    pub hash: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoRole {
+    Original,
+    Derivative,
+    Thumbnail,
+}
+
+impl PhotoRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoRole::Original => "original",
+            PhotoRole::Derivative => "derivative",
+            PhotoRole::Thumbnail => "thumbnail",
+        }
+    }
+}
+
+/// Derivatives and thumbnails are always JPEG (see [`bukti_core::record::PhotoRef`]).
+const RENDITION_TYPE: &str = "image/jpeg";
+
+fn photo_blobs(record: &Record) -> Vec<PhotoBlob> {
+    let mut out = Vec::new();
+    for (key, photo) in &record.photos {
+        out.push(PhotoBlob {
+            photo: key.clone(),
+            role: PhotoRole::Original,
+            hash: key.clone(),
+            size: photo.size,
+            content_type: photo.content_type.clone(),
+        });
+        let renditions = [
+            (PhotoRole::Derivative, &photo.derivative),
+            (PhotoRole::Thumbnail, &photo.thumbnail),
+        ];
+        for (role, rendition) in renditions {
+            if let Some(r) = rendition {
+                out.push(PhotoBlob {
+                    photo: key.clone(),
+                    role,
+                    hash: r.hash.clone(),
+                    size: r.size,
+                    content_type: RENDITION_TYPE.to_owned(),
+                });
+            }
+        }
+    }
+    out
 }
 
 impl Projection {
@@ -45,6 +108,7 @@ impl Projection {
                 .iter()
                 .map(|code| (code.clone(), lke_area_of(code).to_owned()))
                 .collect(),
+            photos: photo_blobs(record),
         }
     }
 }

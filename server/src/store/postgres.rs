@@ -26,7 +26,7 @@ const FEED_LOCK: i64 = 0x62_756b_7469;
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStore {
@@ -221,6 +221,12 @@ impl EvidenceStore for PgStore {
             .bind(&lke_areas)
             .execute(&mut *tx)
             .await?;
+        let written_photos = writes
+            .iter()
+            .zip(&c.id)
+            .filter(|(_, id)| written.contains(id.as_str()))
+            .map(|(w, id)| (id, w.projection.photos.as_slice()));
+        super::photos::write_pg(&mut tx, written_photos).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

@@ -24,8 +24,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/ser
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    pub(super) writer: SqlitePool,
+    pub(super) reader: SqlitePool,
 }
 
 impl SqliteStore {
@@ -186,6 +186,7 @@ impl EvidenceStore for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
             }
+            super::photos::write_sqlite(&mut tx, &id, &p.photos).await?;
             outcomes.push(WriteOutcome::Written);
         }
         tx.commit().await?;
