@@ -7,9 +7,14 @@
 //! capped before decoding, and every call into Automerge runs under `catch_unwind`; a document
 //! that saw a panic is thrown away.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::{
+    collections::BTreeSet,
+    panic::{AssertUnwindSafe, catch_unwind},
+};
 
-use automerge::{AutoCommit, Change, ChangeHash, LoadOptions, OnPartialLoad, VerificationMode};
+use automerge::{
+    ActorId, AutoCommit, Change, ChangeHash, LoadOptions, OnPartialLoad, VerificationMode,
+};
 
 /// Largest single change accepted.
 pub const MAX_CHANGE_BYTES: usize = 512 * 1024;
@@ -100,6 +105,9 @@ pub struct Merged {
     pub heads: Vec<ChangeHash>,
     /// False when every change was already present (a replay).
     pub changed: bool,
+    /// Actors that wrote the changes the document did not have yet: whom the merge must be
+    /// attributed to, and what the server checks against the pusher's own actor.
+    pub new_actors: BTreeSet<ActorId>,
 }
 
 /// Merges `changes` into `doc` (a fresh document when `None`). Fails, leaving nothing behind,
@@ -108,6 +116,11 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
     let decoded = decode_changes(changes)?;
     let mut doc = doc.unwrap_or_default();
     let before = doc.get_heads();
+    let new_actors = decoded
+        .iter()
+        .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
+        .map(|c| c.actor_id().clone())
+        .collect();
     guarded("apply changes", || doc.apply_changes(decoded))?.map_err(|e| {
         IngestError::CorruptChange {
             index: 0,
@@ -124,6 +137,7 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
         doc,
         heads,
         changed,
+        new_actors,
     })
 }
 
@@ -180,6 +194,8 @@ mod tests {
         assert!(first.changed);
         let again = merge_changes(Some(first.doc), &changes).unwrap_or_else(|e| panic!("{e}"));
         assert!(!again.changed);
+        assert_eq!(first.new_actors.len(), 1, "one writer");
+        assert!(again.new_actors.is_empty(), "a replay brings no new writer");
         assert_eq!(again.heads, first.heads);
     }
 

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::AutoCommit;
+use automerge::{ActorId, AutoCommit};
 use bukti_core::{
     RecordId,
     catalogue::Catalogue,
@@ -21,6 +21,7 @@ use jiff::Timestamp;
 
 use crate::{
     auth::Principal,
+    authz::{self, Pusher},
     error::ApiError,
     projection::Projection,
     store::{DynStore, RecordWrite, StoredDoc, WriteOutcome},
@@ -53,13 +54,38 @@ fn invalid(reason: &str, problems: Vec<Problem>) -> Decision {
     })
 }
 
-/// Merges `push` into `stored` on behalf of `pusher` and decides the outcome. Pure.
+/// The pusher as the pipeline sees it: where it may write, and as whom.
+#[derive(Debug, Clone)]
+pub struct PushContext {
+    pub unit: UnitPath,
+    pub pusher: Pusher,
+}
+
+impl PushContext {
+    pub fn of(principal: &Principal) -> Self {
+        let actor = principal
+            .actor_id
+            .as_deref()
+            .and_then(|hex| hex::decode(hex).ok())
+            .map(ActorId::from);
+        Self {
+            unit: principal.unit.clone(),
+            pusher: Pusher {
+                actor,
+                officer: principal.officer.clone(),
+            },
+        }
+    }
+}
+
+/// Merges `push` into `stored` on behalf of the pusher and decides the outcome. Pure.
 pub fn decide(
     stored: Option<&StoredDoc>,
     push: &PushRecord,
-    pusher: &UnitPath,
+    ctx: &PushContext,
     now: Timestamp,
 ) -> Decision {
+    let pusher = &ctx.unit;
     if let Some(s) = stored {
         let inside = UnitPath::parse(&s.unit).is_ok_and(|u| pusher.contains(&u));
         if !inside {
@@ -74,6 +100,12 @@ pub fn decide(
                 RejectCode::Invalid,
                 "the server's copy of this record is unreadable; an administrator must restore it",
             );
+        }
+    };
+    let before = match base.as_ref().map(record::doc::read).transpose() {
+        Ok(before) => before,
+        Err(problems) => {
+            return invalid("the server's copy of this record is not a record", problems);
         }
     };
     let mut merged = match ingest::merge_changes(base, &push.changes) {
@@ -123,6 +155,11 @@ pub fn decide(
             RejectCode::OutOfScope,
             "a record cannot move to another unit",
         );
+    }
+    if let Err(reason) =
+        authz::check_device_change(&ctx.pusher, &merged.new_actors, before.as_ref(), &record)
+    {
+        return reject(RejectCode::Forbidden, reason);
     }
     let problems = record::validate(&record, Catalogue::builtin(), now);
     if !problems.is_empty() {
@@ -174,10 +211,10 @@ pub async fn push(
         }
         let ids: Vec<RecordId> = pending.iter().map(|&i| records[i].id).collect();
         let stored = store.load_documents(&ids).await?;
-        let (batch, unit) = (records.clone(), pusher.unit.clone());
+        let (batch, ctx) = (records.clone(), PushContext::of(pusher));
         let todo = pending.clone();
         let decisions =
-            tokio::task::spawn_blocking(move || decide_all(&batch, &todo, &stored, &unit))
+            tokio::task::spawn_blocking(move || decide_all(&batch, &todo, &stored, &ctx))
                 .await
                 .map_err(|e| {
                     ApiError::Store(crate::store::StoreError::Corrupt(format!(
@@ -231,11 +268,11 @@ fn decide_all(
     records: &[PushRecord],
     todo: &[usize],
     stored: &HashMap<RecordId, StoredDoc>,
-    unit: &UnitPath,
+    ctx: &PushContext,
 ) -> Vec<Decision> {
     let now = Timestamp::now();
     todo.iter()
-        .map(|&i| decide(stored.get(&records[i].id), &records[i], unit, now))
+        .map(|&i| decide(stored.get(&records[i].id), &records[i], ctx, now))
         .collect()
 }
 
