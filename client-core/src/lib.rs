@@ -10,6 +10,8 @@
 //! - [`history`]: who changed which fields of a record, and when, read from the Automerge history.
 //! - [`protocol`]: the sync wire format (push, pull, registration, errors) and its limits.
 //! - [`unit`]: unit paths (`bali/buleleng/sawan`) and the subtree scope built on them.
+//! - `photo` (feature `photo`, part of `device`): the photo capture pipeline (EXIF, orientation,
+//!   display derivative, thumbnail, hashes).
 //! - `device` (feature `device`): the offline device store, the sync client and engine, and the
 //!   `bukti` field CLI.
 
@@ -19,6 +21,8 @@ pub mod device;
 pub mod history;
 pub mod id;
 pub mod ingest;
+#[cfg(feature = "photo")]
+pub mod photo;
 pub mod protocol;
 pub mod record;
 pub mod unit;
