@@ -3,7 +3,11 @@
 
 use std::{fmt, path::PathBuf, sync::Arc};
 
-use crate::store::{DynStore, StoreError, postgres::PgStore, sqlite::SqliteStore};
+pub use crate::blob::s3::S3Settings;
+use crate::{
+    blob::{BlobError, DynBlobs, local::LocalBlobs, s3::S3Blobs, upload::Blobs},
+    store::{DynStore, StoreError, postgres::PgStore, sqlite::SqliteStore},
+};
 
 #[derive(Clone)]
 pub struct Settings {
@@ -11,6 +15,29 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL instead of the embedded SQLite.
     pub database_url: Option<String>,
+    /// Where photo bytes go.
+    pub blobs: BlobSettings,
+}
+
+/// Where photo bytes are stored and how large one may be.
+#[derive(Debug, Clone)]
+pub struct BlobSettings {
+    /// Local folder; `<data>/blobs` when unset. Ignored when `s3` is set.
+    pub dir: Option<PathBuf>,
+    /// S3-compatible object storage instead of the local folder.
+    pub s3: Option<S3Settings>,
+    /// Largest blob accepted, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for BlobSettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            s3: None,
+            max_bytes: bukti_core::protocol::DEFAULT_MAX_BLOB_BYTES,
+        }
+    }
 }
 
 // Hand-written so a password in the database URL never reaches a log.
@@ -20,6 +47,7 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("data_dir", &self.data_dir)
             .field("database_url", &url)
+            .field("blobs", &self.blobs)
             .finish()
     }
 }
@@ -43,7 +71,27 @@ impl Settings {
         Self {
             data_dir: data_dir.into(),
             database_url: None,
+            blobs: BlobSettings::default(),
         }
+    }
+
+    /// Opens the configured blob store: S3 when configured, else the local folder.
+    pub fn open_blobs(&self) -> Result<Blobs, BlobError> {
+        let store: DynBlobs = match &self.blobs.s3 {
+            Some(s3) => Arc::new(S3Blobs::open(s3)?),
+            None => {
+                let dir = self
+                    .blobs
+                    .dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("blobs"));
+                Arc::new(LocalBlobs::new(dir))
+            }
+        };
+        Ok(Blobs {
+            store,
+            max_bytes: self.blobs.max_bytes,
+        })
     }
 
     /// Opens the configured store and brings its schema up to date.
@@ -72,7 +120,15 @@ mod tests {
         let s = Settings {
             data_dir: "d".into(),
             database_url: Some("postgres://a:b@h/d".into()),
+            blobs: BlobSettings {
+                s3: Some(S3Settings {
+                    secret_key: Some("hunter2".into()),
+                    ..S3Settings::default()
+                }),
+                ..BlobSettings::default()
+            },
         };
         assert!(!format!("{s:?}").contains(":b@"));
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

@@ -7,9 +7,9 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use bukti_core::protocol::ErrorBody;
+use bukti_core::protocol::{ErrorBody, UPLOAD_OFFSET_HEADER};
 
-use crate::store::StoreError;
+use crate::{blob::BlobError, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -33,6 +33,10 @@ pub enum ApiError {
     Busy,
     #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
+    #[error("a photo may be at most {limit} bytes; this one is larger")]
+    BlobTooLarge { limit: u64 },
+    #[error("{}", blob_message(.0))]
+    Blob(#[from] BlobError),
 }
 
 impl ApiError {
@@ -50,6 +54,18 @@ impl ApiError {
             // A filter the store cannot turn into a query is the caller's mistake.
             ApiError::Store(StoreError::Filter(_)) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::BlobTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "blob_too_large"),
+            ApiError::Blob(e) => match e {
+                BlobError::BadHash => (StatusCode::BAD_REQUEST, "bad_hash"),
+                BlobError::OffsetMismatch { .. } => (StatusCode::CONFLICT, "offset_mismatch"),
+                BlobError::HashMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
+                BlobError::ChunkTooLong { .. } => (StatusCode::BAD_REQUEST, "chunk_too_long"),
+                BlobError::Interrupted { .. } => (StatusCode::BAD_REQUEST, "interrupted"),
+                BlobError::Full(_) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+                BlobError::Io(_) | BlobError::Object(_) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "blob_storage")
+                }
+            },
         }
     }
 }
@@ -62,10 +78,22 @@ impl IntoResponse for ApiError {
         {
             tracing::error!(error = %e, "store failure");
         }
+        if let ApiError::Blob(e @ (BlobError::Io(_) | BlobError::Object(_) | BlobError::Full(_))) =
+            &self
+        {
+            tracing::error!(error = %e, "blob storage failure");
+        }
         let body = ErrorBody {
             code: code.to_owned(),
             message: self.to_string(),
         };
+        if let ApiError::Blob(BlobError::OffsetMismatch { server, .. }) = self {
+            // The device resumes from the server's offset: say it in the body and the header.
+            let mut json = serde_json::to_value(&body).unwrap_or_default();
+            json["offset"] = server.into();
+            let header = (UPLOAD_OFFSET_HEADER, server.to_string());
+            return (status, [header], Json(json)).into_response();
+        }
         (status, Json(body)).into_response()
     }
 }
@@ -77,6 +105,19 @@ impl From<JsonRejection> for ApiError {
         } else {
             ApiError::InvalidJson(rejection.body_text())
         }
+    }
+}
+
+/// Storage failures are logged in full; the caller learns what it can act on.
+fn blob_message(e: &BlobError) -> String {
+    match e {
+        BlobError::Full(_) => {
+            "the server's photo storage is full; try again later and tell the administrator".into()
+        }
+        BlobError::Io(_) | BlobError::Object(_) => {
+            "the server could not store or read the photo; try again later, and tell the administrator if it persists".into()
+        }
+        other => other.to_string(),
     }
 }
 

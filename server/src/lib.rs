@@ -10,12 +10,14 @@
 //! - [`auth`]: bearer tokens → principals (devices, HQ users) bound to a unit subtree.
 //! - [`ingest`]: the push pipeline; [`projection`]: the columns derived from a document.
 //! - [`store`]: the evidence-store trait with its SQLite and PostgreSQL implementations.
+//! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
 
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod blob;
 pub mod config;
 pub mod error;
 pub mod ingest;
@@ -33,17 +35,21 @@ use store::DynStore;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: DynStore,
+    /// Photo bytes and their limits.
+    pub blobs: blob::upload::Blobs,
     pub metrics: metrics::Metrics,
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     store: DynStore,
+    blobs: blob::upload::Blobs,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = AppState {
         store,
+        blobs,
         metrics: metrics::Metrics::install(),
     };
     let app = routes::router(state);

@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use bukti_core::protocol::{MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use bukti_core::protocol::{MAX_BODY_BYTES, MAX_CHUNK_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -37,6 +37,21 @@ pub fn router(state: AppState) -> Router {
         .route("/records/{id}", get(api::records::get))
         .route("/records/{id}/changes", post(api::sync::record_changes))
         .route("/records/{id}/review", post(api::records::review))
+        .route("/blobs/missing", post(api::blobs::missing))
+        .route("/blobs/requested", get(api::blobs::requested))
+        .route(
+            "/blobs/{hash}",
+            get(api::blobs::get)
+                .head(api::blobs::head)
+                .patch(api::blobs::patch)
+                // A chunk is streamed to storage, never buffered whole; this caps what any
+                // body-reading layer on this route may take.
+                .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES)),
+        )
+        .route(
+            "/records/{id}/photos/{hash}/original",
+            post(api::blobs::request_original),
+        )
         .layer(middleware::from_fn(protocol_version));
     Router::new()
         .nest("/api/v1", api)

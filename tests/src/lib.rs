@@ -17,6 +17,8 @@ use tokio::{sync::oneshot, task::JoinHandle};
 pub use bukti_core;
 pub use bukti_server;
 
+pub mod s3;
+
 /// Which evidence store a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -118,9 +120,30 @@ impl TestServer {
             Backend::Postgres => Some(fresh_postgres_database().await),
         };
         let settings = Settings {
-            data_dir: data.path().join("bukti-data"),
             database_url,
+            ..Settings::new(data.path().join("bukti-data"))
         };
+        TestServer::start_with(backend, data, settings).await
+    }
+
+    /// A server whose photo bytes go to a real S3-compatible server on loopback
+    /// ([`s3::S3Server`], running in this process over a temporary folder).
+    pub async fn start_s3(backend: Backend) -> (TestServer, s3::S3Server) {
+        let data = tempfile::tempdir().expect("temporary data folder");
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        };
+        let s3 = s3::S3Server::start().await;
+        let mut settings = Settings {
+            database_url,
+            ..Settings::new(data.path().join("bukti-data"))
+        };
+        settings.blobs.s3 = Some(s3.settings());
+        (TestServer::start_with(backend, data, settings).await, s3)
+    }
+
+    async fn start_with(backend: Backend, data: TempDir, settings: Settings) -> TestServer {
         let store = settings.open_store().await.expect("open the store");
         let admin_token = admin::create_hq_token(&store, "bali", "Admin Polda", "admin")
             .await
@@ -149,8 +172,10 @@ impl TestServer {
         self.url = format!("http://{}", self.addr);
         let (tx, rx) = oneshot::channel::<()>();
         let store = self.store.clone();
+        let blobs = self.settings.open_blobs().expect("open the blob store");
         self.task = Some(tokio::spawn(bukti_server::serve(
             store,
+            blobs,
             listener,
             async move {
                 let _ = rx.await;

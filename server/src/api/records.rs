@@ -18,6 +18,7 @@ use super::{Body, QueryParams, query, record_id};
 use crate::{
     AppState,
     auth::{Hq, Principal},
+    blob::upload::{PhotoView, photo_views},
     error::{ApiError, ApiResult},
     projection::Projection,
     store::{ListFilter, Page, RecordSummary, RecordWrite, WriteOutcome},
@@ -54,6 +55,8 @@ pub struct RecordView {
     pub summary: RecordSummary,
     pub heads: Vec<String>,
     pub history: Vec<HistoryEntry>,
+    /// Each photo with its metadata and whether its bytes arrived (waiting when not).
+    pub photos: Vec<PhotoView>,
 }
 
 /// One record with its history, for HQ or for a device of the record's unit.
@@ -77,12 +80,31 @@ pub async fn get(
             summary,
             heads,
             history: history(&mut doc),
+            photos: Vec::new(),
         })
     })
     .await
     .map_err(|e| corrupt(id, &e.to_string()))?
     .map_err(|e| corrupt(id, &e))?;
+    let mut view = view;
+    view.photos = photo_views(&state.store, id, &view.record.photos).await?;
     Ok(Json(view))
+}
+
+/// The photos a record within the principal's scope refers to.
+pub async fn photos_of(
+    state: &AppState,
+    principal: &Principal,
+    id: bukti_core::RecordId,
+) -> ApiResult<std::collections::BTreeMap<String, record::PhotoRef>> {
+    let (_, stored) = state
+        .store
+        .get(&principal.unit, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let doc = ingest::load_document(&stored.doc).map_err(|e| corrupt(id, &e.to_string()))?;
+    let record = record::doc::read(&doc).map_err(|p| corrupt(id, &record::Problem::join(&p)))?;
+    Ok(record.photos)
 }
 
 fn corrupt(id: bukti_core::RecordId, why: &str) -> ApiError {

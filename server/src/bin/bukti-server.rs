@@ -3,7 +3,10 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
-use bukti_server::{Settings, admin};
+use bukti_server::{
+    Settings, admin,
+    config::{BlobSettings, S3Settings},
+};
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -48,6 +51,32 @@ struct StoreArgs {
     /// server processes may share one database.
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
+
+    /// Folder for photo bytes [default: <data>/blobs].
+    #[arg(long, env = "BUKTI_BLOB_DIR", global = true)]
+    blob_dir: Option<PathBuf>,
+
+    /// Store photo bytes in this S3 bucket instead of the folder. Credentials come from
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, env = "BUKTI_S3_BUCKET", global = true)]
+    s3_bucket: Option<String>,
+
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000 [default: AWS].
+    #[arg(long, env = "BUKTI_S3_ENDPOINT", global = true, requires = "s3_bucket")]
+    s3_endpoint: Option<String>,
+
+    /// S3 region.
+    #[arg(
+        long,
+        env = "BUKTI_S3_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    s3_region: String,
+
+    /// Largest photo (one blob) accepted, in bytes.
+    #[arg(long, env = "BUKTI_MAX_BLOB_BYTES", default_value_t = bukti_core::protocol::DEFAULT_MAX_BLOB_BYTES, global = true)]
+    max_blob_bytes: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,9 +112,20 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    let s3 = cli.store.s3_bucket.map(|bucket| S3Settings {
+        endpoint: cli.store.s3_endpoint,
+        bucket,
+        region: cli.store.s3_region,
+        ..S3Settings::default()
+    });
     let settings = Settings {
         data_dir: cli.store.data,
         database_url: cli.store.database_url,
+        blobs: BlobSettings {
+            dir: cli.store.blob_dir,
+            s3,
+            max_bytes: cli.store.max_blob_bytes,
+        },
     };
     let store = settings
         .open_store()
@@ -102,7 +142,10 @@ async fn main() -> anyhow::Result<()> {
                     )
                 })?;
             tracing::info!(?settings, "evidence store open");
-            bukti_server::serve(store, listener, shutdown_signal()).await?;
+            let blobs = settings
+                .open_blobs()
+                .with_context(|| format!("opening the blob store ({:?})", settings.blobs))?;
+            bukti_server::serve(store, blobs, listener, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
         Command::Token(TokenCommand::Create { unit, name, role }) => {

@@ -1,0 +1,184 @@
+//! Photo bytes: devices ask which blobs the server lacks and upload them in resumable chunks;
+//! HQ (and devices of the unit) read them by hash; HQ asks for originals. The rules live in
+//! [`crate::blob::upload`]; these handlers parse headers and answer.
+
+use axum::{
+    Json,
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use bukti_core::protocol::{
+    MAX_MISSING_QUERY, MissingBlobsRequest, MissingBlobsResponse, RequestedBlobs,
+    UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
+};
+use futures::TryStreamExt;
+use serde_json::json;
+
+use super::{Body as JsonBody, record_id};
+use crate::{
+    AppState,
+    auth::{Device, Hq, Principal},
+    blob::{
+        BlobHash,
+        upload::{self, Chunk, Progress},
+    },
+    error::{ApiError, ApiResult},
+};
+
+/// Browsers and proxies may keep a blob forever: its name is its content.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+
+fn number(headers: &HeaderMap, name: &str) -> ApiResult<Option<u64>> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a number of bytes")))
+        })
+        .transpose()
+}
+
+fn required(headers: &HeaderMap, name: &str) -> ApiResult<u64> {
+    number(headers, name)?.ok_or_else(|| ApiError::BadRequest(format!("send the {name} header")))
+}
+
+pub async fn missing(
+    State(state): State<AppState>,
+    Device(device): Device,
+    body: JsonBody<MissingBlobsRequest>,
+) -> ApiResult<Json<MissingBlobsResponse>> {
+    let Json(req) = body?;
+    if req.hashes.len() > MAX_MISSING_QUERY {
+        return Err(ApiError::BatchTooLarge {
+            max: MAX_MISSING_QUERY,
+            got: req.hashes.len(),
+        });
+    }
+    let answer = upload::missing(&state.store, &state.blobs, &device.unit, &req.hashes).await?;
+    Ok(Json(answer))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Device(device): Device,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let hash = BlobHash::parse(&raw)?;
+    let chunk = Chunk {
+        offset: required(&headers, UPLOAD_OFFSET_HEADER)?,
+        length: required(&headers, UPLOAD_LENGTH_HEADER)?,
+        declared: number(&headers, header::CONTENT_LENGTH.as_str())?,
+    };
+    let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
+    let answer = upload::append(
+        &state.store,
+        &state.blobs,
+        &device.unit,
+        &hash,
+        chunk,
+        stream,
+    )
+    .await?;
+    let status = if answer.complete {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let offset = answer.offset.to_string();
+    Ok((status, [(UPLOAD_OFFSET_HEADER, offset)], Json(answer)).into_response())
+}
+
+pub async fn head(
+    State(state): State<AppState>,
+    Device(device): Device,
+    Path(raw): Path<String>,
+) -> ApiResult<Response> {
+    let hash = BlobHash::parse(&raw)?;
+    let mut headers = HeaderMap::new();
+    let progress = upload::head(&state.store, &state.blobs, &device.unit, &hash).await?;
+    let offset = match progress {
+        Progress::Partial(n) => n,
+        Progress::Complete(n) => {
+            headers.insert(UPLOAD_LENGTH_HEADER, HeaderValue::from(n));
+            n
+        }
+    };
+    headers.insert(UPLOAD_OFFSET_HEADER, HeaderValue::from(offset));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok((StatusCode::OK, headers).into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let hash = BlobHash::parse(&raw)?;
+    let etag = format!("\"{hash}\"");
+    let (meta, bytes) = upload::open(&state.store, &state.blobs, &principal.unit, &hash).await?;
+    let mut out = HeaderMap::new();
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        out.insert(header::ETAG, v);
+    }
+    let cached = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if cached {
+        return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+    }
+    let content_type = HeaderValue::from_str(&meta.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    out.insert(header::CONTENT_TYPE, content_type);
+    out.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok((StatusCode::OK, out, Body::from_stream(bytes)).into_response())
+}
+
+pub async fn requested(
+    State(state): State<AppState>,
+    Device(device): Device,
+) -> ApiResult<Json<RequestedBlobs>> {
+    let hashes = state.store.requested_blobs(&device.unit).await?;
+    Ok(Json(RequestedBlobs { hashes }))
+}
+
+/// HQ asks the officer's device to upload a photo's original.
+pub async fn request_original(
+    State(state): State<AppState>,
+    Hq(hq): Hq,
+    Path((raw_id, raw_hash)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let id = record_id(&raw_id)?;
+    let hash = BlobHash::parse(&raw_hash)?;
+    if hq.role == "viewer" {
+        return Err(ApiError::Forbidden(
+            "viewers cannot ask for originals".into(),
+        ));
+    }
+    let photos = super::records::photos_of(&state, &hq, id).await?;
+    if !photos.contains_key(hash.as_str()) {
+        return Err(ApiError::NotFound);
+    }
+    let new = state
+        .store
+        .request_original(id, hash.as_str(), &hq.name)
+        .await?;
+    if new {
+        tracing::info!(record = %id, %hash, by = %hq.name, "original requested");
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"record": id, "hash": hash.as_str(), "requested": true})),
+    ))
+}

@@ -1,0 +1,279 @@
+//! Blobs in a local folder, the default. Complete blobs live at `<root>/ab/cd/<hash>` (sharded
+//! so no directory grows huge); an upload in progress is `<root>/partial/<hash>`, whose length
+//! is the resume offset. Every append is fsynced before it is acknowledged; publishing is a
+//! rename of the verified partial (atomic on one filesystem) followed by an fsync of the folder,
+//! so a crash leaves either the partial or the complete blob, never half of one visible.
+//!
+//! Folders are created on demand, so a missing or unwritable folder fails the upload with a
+//! clear error while the rest of the server keeps serving.
+
+use std::{
+    collections::HashMap,
+    io::Read,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::{BlobError, BlobHash, BlobState, BlobStore, ByteStream, ChunkStream};
+
+/// Bytes gathered before one write to the file: large enough that a fast upload costs few
+/// system calls, small enough that many concurrent uploads stay cheap in memory.
+const WRITE_BUFFER: usize = 256 * 1024;
+/// Read size when hashing and serving.
+const READ_BUFFER: usize = 256 * 1024;
+
+#[derive(Debug)]
+pub struct LocalBlobs {
+    root: PathBuf,
+    locks: HashLocks,
+}
+
+/// One lock per hash being written, so two devices uploading the same photo at once never
+/// interleave their appends (within one process). Entries are dropped when nobody holds them.
+#[derive(Debug, Default)]
+pub(super) struct HashLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl LocalBlobs {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            locks: HashLocks::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn complete_path(&self, hash: &BlobHash) -> PathBuf {
+        let h = hash.as_str();
+        self.root.join(&h[0..2]).join(&h[2..4]).join(h)
+    }
+
+    fn partial_path(&self, hash: &BlobHash) -> PathBuf {
+        self.root.join("partial").join(hash.as_str())
+    }
+}
+
+impl HashLocks {
+    pub(super) async fn lock(&self, hash: &BlobHash) -> HashLock<'_> {
+        let lock = {
+            let mut locks = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            locks.entry(hash.as_str().to_owned()).or_default().clone()
+        };
+        let guard = lock.clone().lock_owned().await;
+        HashLock {
+            locks: self,
+            key: hash.as_str().to_owned(),
+            lock,
+            _guard: guard,
+        }
+    }
+}
+
+/// Holds a hash's lock; forgets the map entry when the last holder lets go.
+pub(super) struct HashLock<'a> {
+    locks: &'a HashLocks,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for HashLock<'_> {
+    fn drop(&mut self) {
+        let mut locks = self.locks.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Ours, the map's and the guard's: nobody else is waiting.
+        if Arc::strong_count(&self.lock) <= 3 {
+            locks.remove(&self.key);
+        }
+    }
+}
+
+async fn len_of(path: &Path) -> Result<Option<u64>, BlobError> {
+    match tokio::fs::metadata(path).await {
+        Ok(m) => Ok(Some(m.len())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(BlobError::from_io(e)),
+    }
+}
+
+/// Makes a rename or create inside `dir` durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobs {
+    async fn state(&self, hash: &BlobHash) -> Result<BlobState, BlobError> {
+        if let Some(n) = len_of(&self.complete_path(hash)).await? {
+            return Ok(BlobState::Complete(n));
+        }
+        Ok(match len_of(&self.partial_path(hash)).await? {
+            Some(n) => BlobState::Partial(n),
+            None => BlobState::Absent,
+        })
+    }
+
+    async fn append(
+        &self,
+        hash: &BlobHash,
+        offset: u64,
+        mut chunk: ChunkStream,
+        max: u64,
+    ) -> Result<u64, BlobError> {
+        let _lock = self.locks.lock(hash).await;
+        if let Some(n) = len_of(&self.complete_path(hash)).await? {
+            return Err(BlobError::OffsetMismatch {
+                server: n,
+                client: offset,
+            });
+        }
+        let path = self.partial_path(hash);
+        let dir = self.root.join("partial");
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(BlobError::from_io)?;
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .await
+            .map_err(BlobError::from_io)?;
+        let held = file.metadata().await.map_err(BlobError::from_io)?.len();
+        if held != offset {
+            return Err(BlobError::OffsetMismatch {
+                server: held,
+                client: offset,
+            });
+        }
+        let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut taken: u64 = 0;
+        let mut ending = None;
+        while let Some(item) = chunk.next().await {
+            let bytes = match item {
+                Ok(b) => b,
+                Err(_) => {
+                    ending = Some(Ending::Interrupted);
+                    break;
+                }
+            };
+            let room = max - taken;
+            let fits = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            if let Err(e) = out.write_all(&bytes[..fits]).await {
+                ending = Some(Ending::Failed(e));
+                break;
+            }
+            taken += fits as u64;
+            if fits < bytes.len() {
+                ending = Some(Ending::TooLong);
+                break;
+            }
+        }
+        if let Some(Ending::Failed(e)) = ending {
+            // A failed write (a full disk, a vanished folder) may leave a torn tail: drop
+            // this chunk's bytes so the offset only ever counts bytes that were stored whole.
+            let _ = out.get_ref().set_len(offset).await;
+            return Err(BlobError::from_io(e));
+        }
+        let interrupted = matches!(ending, Some(Ending::Interrupted));
+        let too_long = matches!(ending, Some(Ending::TooLong));
+        // Whatever arrived is made durable before answering, also on a broken connection: the
+        // retry then resumes after the last stored byte instead of starting over.
+        let synced = match out.flush().await {
+            Ok(()) => out.get_ref().sync_data().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = synced {
+            // Bytes that may not be on disk must not count towards the offset.
+            let _ = out.get_ref().set_len(offset).await;
+            return Err(BlobError::from_io(e));
+        }
+        if offset == 0 {
+            // The partial file's directory entry must survive a crash too.
+            let _ = tokio::task::spawn_blocking(move || sync_dir(&dir)).await;
+        }
+        let now = offset + taken;
+        if interrupted {
+            Err(BlobError::Interrupted { offset: now })
+        } else if too_long {
+            Err(BlobError::ChunkTooLong {
+                length: offset + max,
+            })
+        } else {
+            Ok(now)
+        }
+    }
+
+    async fn finish(&self, hash: &BlobHash, length: u64) -> Result<(), BlobError> {
+        let _lock = self.locks.lock(hash).await;
+        let partial = self.partial_path(hash);
+        let complete = self.complete_path(hash);
+        if len_of(&complete).await?.is_some() {
+            // Someone else finished the same bytes first; ours are redundant.
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Ok(());
+        }
+        let expected = hash.as_str().to_owned();
+        let verified = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+            let (len, digest) = hash_file(&partial)?;
+            if len != length || hex::encode(digest) != expected {
+                std::fs::remove_file(&partial)?;
+                return Ok(false);
+            }
+            let Some(dir) = complete.parent() else {
+                return Err(std::io::Error::other("blob path has no folder"));
+            };
+            std::fs::create_dir_all(dir)?;
+            std::fs::rename(&partial, &complete)?;
+            sync_dir(dir)?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
+        .map_err(BlobError::from_io)?;
+        if verified {
+            Ok(())
+        } else {
+            Err(BlobError::HashMismatch)
+        }
+    }
+
+    async fn get(&self, hash: &BlobHash) -> Result<Option<ByteStream>, BlobError> {
+        match tokio::fs::File::open(self.complete_path(hash)).await {
+            Ok(file) => Ok(Some(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+                file,
+                READ_BUFFER,
+            )))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BlobError::from_io(e)),
+        }
+    }
+}
+
+enum Ending {
+    Interrupted,
+    TooLong,
+    Failed(std::io::Error),
+}
+
+/// Length and SHA-256 of a file, read in bounded pieces.
+pub(crate) fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((len, hasher.finalize().into()))
+}
