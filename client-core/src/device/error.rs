@@ -59,6 +59,29 @@ pub enum DeviceError {
     Database(#[from] sqlx::Error),
     #[error("could not prepare the local database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A photo the pipeline refused; nothing was saved.
+    #[error("photo {}: {source}; nothing was saved", path.display())]
+    Photo {
+        path: PathBuf,
+        #[source]
+        source: crate::photo::PhotoError,
+    },
+    #[error("cannot read the photo {}: {source}; check the path and try again", path.display())]
+    PhotoFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "could not save a photo file at {}: {source}; free space on the device or fix the \
+         folder's permissions, then capture again (nothing was saved)",
+        path.display()
+    )]
+    PhotoStore {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot use the device directory {}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -6,12 +6,15 @@
 //! - `client`: the HTTP calls of the sync protocol;
 //! - `plan`: the pure decisions of a push (what to send, what each result means);
 //! - `sync`: the engine that runs push and pull against the store and the client;
+//! - `photos`: photo capture on a bounded pool, the content-addressed photo files, and their
+//!   resumable upload after each push;
 //! - [`cli`]: the `bukti` command line.
 
 pub mod cli;
 mod client;
 mod error;
 mod model;
+mod photos;
 mod plan;
 mod progress;
 mod store;
@@ -23,11 +26,16 @@ use automerge::{ActorId, ChangeHash};
 
 pub use error::DeviceError;
 pub use model::{Capture, DeviceStatus, HeldRecord, RecordSummary, Registration, SyncState};
+pub use photos::{
+    DEFAULT_RETENTION_DAYS, PhotoInput, PhotoStatus,
+    upload::{DEFAULT_CHUNK_BYTES, PhotoProblem},
+};
 pub use plan::Rejection;
 pub use progress::{NoProgress, Phase, Progress};
 pub use sync::SyncReport;
 
 use client::SyncClient;
+use photos::{PhotoFiles, PhotoPool};
 use store::{DeviceStore, Projection, key};
 use sync::Engine;
 
@@ -35,6 +43,7 @@ use crate::{
     RecordDoc, RecordId,
     catalogue::Catalogue,
     ingest,
+    photo::PipelineOptions,
     protocol::{DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_RECORDS, RegisterRequest},
     record::{self, Problem, Record},
     unit::UnitPath,
@@ -49,6 +58,14 @@ pub struct Device {
     store: DeviceStore,
     push_batch_size: usize,
     pull_limit: u32,
+    files: PhotoFiles,
+    pool: PhotoPool,
+    photo_options: PipelineOptions,
+    chunk_bytes: usize,
+    send_originals: bool,
+    /// Tests: fail a capture after its photo files are written, before the record commits.
+    #[cfg(test)]
+    fail_before_commit: bool,
 }
 
 /// What capturing and syncing need from the registration.
@@ -70,7 +87,31 @@ impl Device {
             store,
             push_batch_size: MAX_PUSH_RECORDS,
             pull_limit: DEFAULT_PULL_LIMIT,
+            files: PhotoFiles::new(home),
+            // One photo at a time: a phone has few cores and sync and the UI need them.
+            pool: PhotoPool::new(1),
+            photo_options: PipelineOptions::default(),
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            send_originals: false,
+            #[cfg(test)]
+            fail_before_commit: false,
         })
+    }
+
+    /// Sizes, quality and limits of the photo pipeline.
+    pub fn set_photo_options(&mut self, options: PipelineOptions) {
+        self.photo_options = options;
+    }
+
+    /// Bytes per photo upload request, at most [`crate::protocol::MAX_CHUNK_BYTES`].
+    pub fn set_photo_chunk_bytes(&mut self, n: usize) {
+        self.chunk_bytes = n.clamp(1, crate::protocol::MAX_CHUNK_BYTES);
+    }
+
+    /// Also upload every original photo on the next syncs (the device is on Wi-Fi and set to
+    /// send originals there); otherwise only the originals HQ asks for are sent.
+    pub fn set_send_originals(&mut self, yes: bool) {
+        self.send_originals = yes;
     }
 
     /// Records per push request, at most [`MAX_PUSH_RECORDS`].
@@ -203,26 +244,9 @@ impl Device {
     }
 
     /// Validates and stores a new record, queued for the next sync. The record is durable when
-    /// this returns.
+    /// this returns. See [`Device::capture_with_photos`] to attach photos.
     pub async fn capture(&self, capture: Capture) -> Result<RecordId, DeviceError> {
-        let creds = self.registered().await?;
-        let reg = &creds.registration;
-        let catalogue = Catalogue::builtin();
-        let record = capture.into_record(&reg.unit, &reg.officer, catalogue);
-        let problems = record::validate(&record, catalogue, record::now_ms());
-        if !problems.is_empty() {
-            return Err(DeviceError::Invalid(problems));
-        }
-        let author = format!("officer:{}", reg.officer);
-        let mut doc = RecordDoc::create(&record, creds.actor, &author);
-        let heads = ingest::heads_to_strings(&doc.heads());
-        let bytes = doc.save();
-        let mut tx = self.store.begin().await?;
-        tx.put_record(record.id, &bytes, &Projection::of(&record), &heads)
-            .await?;
-        tx.enqueue(record.id).await?;
-        tx.commit().await?;
-        Ok(record.id)
+        self.capture_with_photos(capture, Vec::new()).await
     }
 
     /// Applies `edit` to a record and stores the difference as one change, queued for the next
@@ -233,19 +257,7 @@ impl Device {
         id: RecordId,
         edit: impl FnOnce(&mut Record) + Send,
     ) -> Result<bool, DeviceError> {
-        let creds = self.registered().await?;
-        let author = format!("officer:{}", creds.registration.officer);
-        // IMMEDIATE: no other writer may change the document between our read and our write.
-        let mut tx = self.store.begin().await?;
-        let existing = tx.doc(id).await?.ok_or(DeviceError::NotFound(id))?;
-        let edited = edit_doc(&existing, creds.actor, &author, id, edit)?;
-        let Some((bytes, projection, heads)) = edited else {
-            return Ok(false);
-        };
-        tx.put_record(id, &bytes, &projection, &heads).await?;
-        tx.enqueue(id).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.edit_with_photos(id, Vec::new(), edit).await
     }
 
     /// The typed view of a record, or `None` if this device does not hold it.
@@ -309,6 +321,16 @@ impl Device {
         let engine = self.engine().await?;
         let mut report = SyncReport::default();
         engine.push(progress, &mut report).await?;
+        // Photos after the push, so the server knows the records that refer to them.
+        photos::upload::Uploader {
+            store: &self.store,
+            client: &engine.client,
+            files: &self.files,
+            chunk_bytes: self.chunk_bytes,
+            all_originals: self.send_originals,
+        }
+        .run(progress, &mut report)
+        .await?;
         engine.pull(progress, &mut report).await?;
         let mut tx = self.store.begin().await?;
         tx.set_meta(
@@ -337,6 +359,7 @@ impl Device {
             held: self.store.held().await?,
             pull_cursor: self.store.pull_cursor().await?,
             last_sync_at,
+            photos: self.store.photo_status().await?,
         })
     }
 }
@@ -344,7 +367,7 @@ impl Device {
 /// The edited document's bytes, projection and heads, or `None` when the edit changed nothing.
 type Edited = Option<(Vec<u8>, Projection, Vec<String>)>;
 
-fn edit_doc(
+pub(crate) fn edit_doc(
     bytes: &[u8],
     actor: ActorId,
     author: &str,
@@ -368,4 +391,4 @@ fn edit_doc(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -128,4 +128,6 @@ pub struct DeviceStatus {
     pub held: Vec<HeldRecord>,
     pub pull_cursor: i64,
     pub last_sync_at: Option<Timestamp>,
+    /// Photo bytes the server does not have yet.
+    pub photos: super::PhotoStatus,
 }

@@ -1,4 +1,4 @@
-//! How a sync reports progress: the CLI draws a bar from it, tests ignore it.
+//! How a sync reports progress (records pushed and pulled, photo bytes uploaded): the CLI draws a bar from it, tests ignore it.
 
 /// Which half of a sync is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -7,6 +7,8 @@ pub enum Phase {
     Push,
     /// Receiving the server's changes; the total is unknown until the last page.
     Pull,
+    /// Uploading photo files; `done` and `total` are bytes.
+    Photos,
 }
 
 impl Phase {
@@ -14,6 +16,7 @@ impl Phase {
         match self {
             Phase::Push => "push",
             Phase::Pull => "pull",
+            Phase::Photos => "photos",
         }
     }
 }

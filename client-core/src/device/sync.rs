@@ -37,6 +37,12 @@ pub struct SyncReport {
     pub merged: u64,
     /// Pulled records that could not be merged, with why; the server keeps them.
     pub skipped: Vec<(RecordId, String)>,
+    /// Photo files (renditions, requested originals) the server now has in full.
+    pub photos_uploaded: u64,
+    /// Photo bytes sent in this sync (a resumed upload counts only the rest).
+    pub photo_bytes_sent: u64,
+    /// Photo files the server did not take, with why; they stay queued.
+    pub photo_problems: Vec<super::PhotoProblem>,
 }
 
 pub(crate) struct Engine<'a> {

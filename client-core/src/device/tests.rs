@@ -14,7 +14,7 @@ const OFFICER: &str = "87010123";
 const UNIT: &str = "bali/buleleng/sawan";
 
 /// A registered device without a server: writes the credential a registration would store.
-async fn device(home: &TempDir) -> Device {
+pub(super) async fn device(home: &TempDir) -> Device {
     let device = Device::open(home.path())
         .await
         .unwrap_or_else(|e| panic!("open: {e}"));

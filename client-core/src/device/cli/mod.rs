@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use self::fields::FieldArgs;
 use crate::{
     RecordId,
-    device::{Device, DeviceError, Phase, Progress},
+    device::{Device, DeviceError, Phase, PhotoInput, Progress},
     record::Problem,
 };
 
@@ -33,6 +33,10 @@ Capture, check, sync:
       --lat -8.1204 --lon 115.1720 --place \"Balai Desa Sudaji\" --people-served 25 --submit
   bukti list
   bukti sync
+
+Photos: `--photo FILE` (repeatable; JPEG or PNG) on `capture` or `edit`, `--gallery` when they
+were imported rather than taken in the app. Only reduced copies are uploaded; originals stay on
+the device until HQ asks for them (`bukti sync --originals` sends them all, e.g. on Wi-Fi).
 
 `bukti kinds` lists activity kinds, service types and LKE codes.
 Set RUST_LOG=debug to see what happens underneath.";
@@ -88,8 +92,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Send local changes to the server and receive reviews and teammates' records.
-    Sync,
+    /// Send local changes and photos to the server and receive reviews and teammates' records.
+    Sync {
+        /// Also upload every original photo (use on Wi-Fi); otherwise only those HQ asked for.
+        #[arg(long)]
+        originals: bool,
+    },
+    /// Photo files on this device: retention and pruning.
+    Photos {
+        /// Keep originals this many days after capture (saved for later runs).
+        #[arg(long, value_name = "DAYS")]
+        retention_days: Option<u32>,
+        /// Delete originals past retention, derivatives the server has, and leftovers.
+        #[arg(long)]
+        prune: bool,
+    },
     /// Show the registration and what has not reached the server yet.
     Status {
         #[arg(long)]
@@ -109,6 +126,34 @@ pub struct CaptureArgs {
     pub title: String,
     #[command(flatten)]
     pub fields: FieldArgs,
+    #[command(flatten)]
+    pub photos: PhotoArgs,
+}
+
+/// Photos to attach to a record.
+#[derive(Debug, Args)]
+pub struct PhotoArgs {
+    /// Attach a photo (JPEG or PNG); repeat for more.
+    #[arg(long, value_name = "FILE")]
+    pub photo: Vec<PathBuf>,
+    /// The photos were imported from the gallery, not taken in the app (weaker evidence).
+    #[arg(long)]
+    pub gallery: bool,
+}
+
+impl PhotoArgs {
+    fn inputs(&self) -> Vec<PhotoInput> {
+        self.photo
+            .iter()
+            .map(|p| {
+                if self.gallery {
+                    PhotoInput::gallery(p)
+                } else {
+                    PhotoInput::camera(p)
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +174,8 @@ pub struct EditArgs {
     /// Remove an LKE code; repeat for more.
     #[arg(long, value_name = "CODE")]
     pub remove_lke: Vec<String>,
+    #[command(flatten)]
+    pub photos: PhotoArgs,
 }
 
 impl Cli {
@@ -144,9 +191,12 @@ impl Cli {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let home = cli.home();
-    let device = Device::open(&home)
+    let mut device = Device::open(&home)
         .await
         .with_context(|| format!("cannot open the device store in {}", home.display()))?;
+    if let Command::Sync { originals: true } = cli.command {
+        device.set_send_originals(true);
+    }
     let result = dispatch(&device, cli).await;
     device.close().await;
     result.map_err(explain)
@@ -178,8 +228,9 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Capture(args) => {
+            let photos = args.photos.inputs();
             let capture = args.fields.into_capture(args.kind, args.title)?;
-            println!("{}", device.capture(capture).await?);
+            println!("{}", device.capture_with_photos(capture, photos).await?);
         }
         Command::Edit(args) => edit(device, args).await?,
         Command::List { json } => {
@@ -201,7 +252,27 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
                 print!("{}", render::record(&record, sync.as_ref()));
             }
         }
-        Command::Sync => {
+        Command::Photos {
+            retention_days,
+            prune,
+        } => {
+            if let Some(days) = retention_days {
+                device.set_photo_retention_days(days).await?;
+            }
+            if prune {
+                println!("Removed {} photo file(s).", device.prune_photos().await?);
+            }
+            let status = device.photo_status().await?;
+            println!(
+                "Originals are kept {} day(s); {} kept ({}); {} photo file(s) ({}) wait to upload.",
+                device.photo_retention_days().await?,
+                status.originals_kept,
+                render::bytes(status.original_bytes_kept),
+                status.renditions_waiting + status.originals_requested,
+                render::bytes(status.rendition_bytes_waiting + status.original_bytes_requested),
+            );
+        }
+        Command::Sync { .. } => {
             let bar = progress_bar(cli.quiet);
             let report = device.sync(&bar).await;
             bar.0.finish_and_clear();
@@ -222,8 +293,9 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
 
 async fn edit(device: &Device, args: EditArgs) -> anyhow::Result<()> {
     let mut failed = None;
+    let photos = args.photos.inputs();
     let changed = device
-        .edit(args.id, |r| {
+        .edit_with_photos(args.id, photos, |r| {
             // `apply` fails before touching the record, so a failed edit changes nothing.
             if let Err(e) = args.fields.apply(r) {
                 failed = Some(e);
@@ -289,7 +361,7 @@ fn progress_bar(quiet: bool) -> Bar {
         return Bar(ProgressBar::hidden());
     }
     let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} records") {
+    if let Ok(style) = ProgressStyle::with_template("{prefix:>6} [{bar:30}] {msg}") {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -301,6 +373,14 @@ impl Progress for Bar {
         self.0.set_prefix(phase.as_str());
         self.0.set_length(total.unwrap_or(done.max(1)));
         self.0.set_position(done);
+        let of = total.map_or(String::new(), |t| match phase {
+            Phase::Photos => format!(" of {}", render::bytes(t)),
+            _ => format!("/{t}"),
+        });
+        self.0.set_message(match phase {
+            Phase::Photos => format!("{}{of}", render::bytes(done)),
+            _ => format!("{done}{of} records"),
+        });
     }
 }
 

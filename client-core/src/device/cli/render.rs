@@ -138,6 +138,24 @@ pub fn report(report: &SyncReport) -> String {
             }
         }
     }
+    if report.photos_uploaded > 0 || report.photo_bytes_sent > 0 {
+        let _ = writeln!(
+            out,
+            "Uploaded {} photo file(s) ({}).",
+            report.photos_uploaded,
+            bytes(report.photo_bytes_sent)
+        );
+    }
+    if !report.photo_problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} photo file(s) wait for a later sync:",
+            report.photo_problems.len()
+        );
+        for p in &report.photo_problems {
+            let _ = writeln!(out, "  {}  {}", &p.hash[..p.hash.len().min(12)], p.reason);
+        }
+    }
     if !report.skipped.is_empty() {
         let _ = writeln!(
             out,
@@ -170,6 +188,26 @@ pub fn status(s: &DeviceStatus) -> String {
         out,
         "Waiting    {} (sent on the next `bukti sync`)",
         s.waiting
+    );
+    let p = &s.photos;
+    let _ = writeln!(
+        out,
+        "Photos     {} file(s), {} waiting to upload; {} original(s) HQ asked for ({})",
+        p.renditions_waiting,
+        bytes(p.rendition_bytes_waiting),
+        p.originals_requested,
+        bytes(p.original_bytes_requested)
+    );
+    let _ = writeln!(
+        out,
+        "Originals  {} kept on this device ({}){}",
+        p.originals_kept,
+        bytes(p.original_bytes_kept),
+        if p.with_errors > 0 {
+            format!("; {} file(s) failed their last upload", p.with_errors)
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(out, "Last sync  {last} (pull cursor {})", s.pull_cursor);
     if !s.held.is_empty() {
@@ -216,4 +254,20 @@ pub fn kinds() -> String {
         }
     }
     out
+}
+
+/// Bytes for people: `812 B`, `3.4 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

@@ -8,8 +8,10 @@
 
 use std::{path::Path, str::FromStr, time::Duration};
 
+mod photos;
 mod write;
 
+pub(crate) use photos::{BlobRow, NewBlob, Role};
 use sqlx::{
     Row, SqlitePool,
     sqlite::{
@@ -38,6 +40,8 @@ pub(crate) mod key {
     pub const UNIT: &str = "unit";
     pub const PULL_CURSOR: &str = "pull_cursor";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
+    /// Days an original photo stays on the device after capture (unless HQ asked for it).
+    pub const PHOTO_RETENTION_DAYS: &str = "photo_retention_days";
 }
 
 /// The listing columns of a record, derived from its document on every write.

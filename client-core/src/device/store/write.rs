@@ -10,7 +10,7 @@ use crate::{RecordId, device::DeviceError};
 /// One `IMMEDIATE` write transaction. Dropping it without [`WriteTx::commit`] rolls back.
 #[derive(Debug)]
 pub(crate) struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    pub(super) tx: Transaction<'static, Sqlite>,
 }
 
 impl WriteTx {
