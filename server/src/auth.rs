@@ -111,6 +111,21 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// An authenticated principal of one kind; any other kind is refused with `refusal`.
+async fn principal_of_kind(
+    parts: &mut Parts,
+    state: &AppState,
+    kind: PrincipalKind,
+    refusal: &str,
+) -> Result<Principal, ApiError> {
+    let p = Principal::from_request_parts(parts, state).await?;
+    if p.kind == kind {
+        Ok(p)
+    } else {
+        Err(ApiError::Forbidden(refusal.to_owned()))
+    }
+}
+
 /// A registered device.
 #[derive(Debug, Clone)]
 pub struct Device(pub Principal);
@@ -119,13 +134,10 @@ impl FromRequestParts<AppState> for Device {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let p = Principal::from_request_parts(parts, state).await?;
-        match p.kind {
-            PrincipalKind::Device => Ok(Device(p)),
-            PrincipalKind::Hq => Err(ApiError::Forbidden(
-                "this endpoint is for registered devices; HQ tokens cannot sync".into(),
-            )),
-        }
+        let refusal = "this endpoint is for registered devices; HQ tokens cannot sync";
+        principal_of_kind(parts, state, PrincipalKind::Device, refusal)
+            .await
+            .map(Device)
     }
 }
 
@@ -137,12 +149,9 @@ impl FromRequestParts<AppState> for Hq {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let p = Principal::from_request_parts(parts, state).await?;
-        match p.kind {
-            PrincipalKind::Hq => Ok(Hq(p)),
-            PrincipalKind::Device => Err(ApiError::Forbidden(
-                "this endpoint is for HQ; a device token cannot use it".into(),
-            )),
-        }
+        let refusal = "this endpoint is for HQ; a device token cannot use it";
+        principal_of_kind(parts, state, PrincipalKind::Hq, refusal)
+            .await
+            .map(Hq)
     }
 }
