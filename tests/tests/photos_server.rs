@@ -97,7 +97,7 @@ async fn one_copy_per_hash(backend: Backend, blobs: Blobs) {
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["offset"], photo.derivative.len() as u64);
-    let (_, body) = missing(server, &b.token, &[d.clone()]).await;
+    let (_, body) = missing(server, &b.token, std::slice::from_ref(&d)).await;
     assert_eq!(body["missing"], serde_json::json!([]), "{body}");
     if let Some(s3) = &env.s3 {
         // One object for the blob; every upload part is gone.
@@ -115,9 +115,9 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
         if p.is_dir() {
-            out.extend(walk(&p))
+            out.extend(walk(&p));
         } else {
-            out.push(p)
+            out.push(p);
         }
     }
     out
@@ -188,7 +188,7 @@ async fn resume_after_cut_connection(backend: Backend, blobs: Blobs) {
     }
     let offset = offset.expect("the bytes before the cut are kept");
     assert!(offset <= 100_000, "{offset}");
-    let (_, body) = missing(server, &dev.token, &[d.clone()]).await;
+    let (_, body) = missing(server, &dev.token, std::slice::from_ref(&d)).await;
     assert_eq!(body["missing"][0]["offset"], offset);
     // The retry sends only the rest.
     let (status, body) = patch(
@@ -309,7 +309,7 @@ async fn refusals_leave_nothing_visible(backend: Backend, blobs: Blobs) {
         get_blob(server, &server.admin_token, &d).await.status(),
         404
     );
-    let (_, body) = missing(server, &dev.token, &[d.clone()]).await;
+    let (_, body) = missing(server, &dev.token, std::slice::from_ref(&d)).await;
     assert_eq!(body["missing"][0]["offset"], 0, "{body}");
 
     // Over the size limit.
@@ -324,7 +324,7 @@ async fn refusals_leave_nothing_visible(backend: Backend, blobs: Blobs) {
     let stranger = sha(b"not referred to");
     let (status, _) = patch(server, &dev.token, &stranger, 0, 15, b"not referred to").await;
     assert_eq!(status, 404);
-    let (_, body) = missing(server, &dev.token, &[stranger.clone()]).await;
+    let (_, body) = missing(server, &dev.token, std::slice::from_ref(&stranger)).await;
     assert_eq!(body["unknown"][0], stranger.as_str());
     let other = server
         .raw_device("bali/buleleng/gerokgak", "87010009")

@@ -155,12 +155,9 @@ impl BlobStore for LocalBlobs {
         let mut taken: u64 = 0;
         let mut ending = None;
         while let Some(item) = chunk.next().await {
-            let bytes = match item {
-                Ok(b) => b,
-                Err(_) => {
-                    ending = Some(Ending::Interrupted);
-                    break;
-                }
+            let Ok(bytes) = item else {
+                ending = Some(Ending::Interrupted);
+                break;
             };
             let room = max - taken;
             let fits = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
