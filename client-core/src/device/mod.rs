@@ -151,7 +151,8 @@ impl Device {
     }
 
     /// Registers even if the device already holds a credential (a revoked token, a new server,
-    /// another officer). Every record is queued again, since the (new) server may lack them.
+    /// another officer), keeping the device's Automerge actor. Every record is queued again,
+    /// since the (new) server may lack them.
     pub async fn register_again(
         &self,
         server_url: &str,
@@ -168,7 +169,15 @@ impl Device {
                  (or http://HOST:PORT on a trusted local network)"
             )));
         }
-        let actor = ActorId::random();
+        // A device keeps its actor across registrations: edits made before re-registering (and
+        // not yet pushed) were written with it, and the server accepts only the registered
+        // actor's changes.
+        let actor = match self.store.meta(key::ACTOR_ID).await? {
+            Some(hex) => ActorId::from(hex::decode(&hex).map_err(|_| {
+                DeviceError::Corrupt(format!("stored actor id {hex:?} is not hex"))
+            })?),
+            None => ActorId::random(),
+        };
         let request = RegisterRequest {
             officer: officer.to_owned(),
             unit: unit.to_owned(),
