@@ -45,7 +45,7 @@ async fn devices_may_change_only_what_is_theirs(backend: Backend) {
         RecordDoc::from_automerge(doc.automerge().fork().with_actor(ketut.actor.clone()));
     self_review
         .edit("officer:87010002", |r| {
-            r.review.verdict = Some(Verdict::Valid)
+            r.review.verdict = Some(Verdict::Valid);
         })
         .expect("edit");
     // 3. Ketut's device creates a record in Made's name.
