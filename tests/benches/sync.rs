@@ -147,7 +147,11 @@ async fn round(
     if let Some(p) = preload {
         eprintln!("{tag} preloading {} records", p.records);
         out.preload_rps = p.push(&server.url, &spec.token(exe, "bali")).await;
-        eprintln!("{tag} preloaded at {:.0} records/s", out.preload_rps);
+        eprintln!(
+            "{tag} preloaded at {:.0} records/s; {}",
+            out.preload_rps,
+            server.rss_now()
+        );
     }
     eprintln!(
         "{tag} capturing {} x {} records on 2 x {} devices",
@@ -173,8 +177,10 @@ async fn round(
     out.wave1_rps = pushed as f64 / p[0];
     out.profile.push(("wave 1 push", p));
     eprintln!(
-        "{tag} wave 1: {pushed} records in {:.2} s = {:.0} records/s",
-        p[0], out.wave1_rps
+        "{tag} wave 1: {pushed} records in {:.2} s = {:.0} records/s; {}",
+        p[0],
+        out.wave1_rps,
+        server.rss_now()
     );
 
     let phase = Phase::begin(&server, "/api/v1/sync/push").await;
@@ -188,8 +194,10 @@ async fn round(
     out.burst_rps = pushed as f64 / p[0];
     out.profile.push(("burst push", p));
     eprintln!(
-        "{tag} burst: {pushed} records in {:.2} s = {:.0} records/s",
-        p[0], out.burst_rps
+        "{tag} burst: {pushed} records in {:.2} s = {:.0} records/s; {}",
+        p[0],
+        out.burst_rps,
+        server.rss_now()
     );
 
     let (restarted, peak) = server.restart(exe, &spec).await;
@@ -203,8 +211,11 @@ async fn round(
     out.pull_s_per_10k = p[0] * 10_000.0 / report.pulled.max(1) as f64;
     out.profile.push(("pull", p));
     eprintln!(
-        "{tag} pull after restart: {} records in {:.2} s ({:.2} s per 10k)",
-        report.pulled, p[0], out.pull_s_per_10k
+        "{tag} pull after restart: {} records in {:.2} s ({:.2} s per 10k); {}",
+        report.pulled,
+        p[0],
+        out.pull_s_per_10k,
+        server.rss_now()
     );
     assert_eq!(
         report.pulled as usize,

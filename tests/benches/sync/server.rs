@@ -234,6 +234,12 @@ impl Server {
         hwm.max(self.peak_rss_kb.load(Ordering::Relaxed)) as f64 / 1024.0
     }
 
+    /// Current RSS and high-water mark in MB, for progress lines.
+    pub fn rss_now(&self) -> String {
+        let mb = |f| status_kb(self.pid(), f).unwrap_or(0) / 1024;
+        format!("RSS {} MB (peak {} MB)", mb("VmRSS:"), mb("VmHWM:"))
+    }
+
     /// Sum and count of `bukti_http_request_duration_seconds` for `route`, over all statuses.
     pub async fn route_time(&self, route: &str) -> (f64, f64) {
         let text = match reqwest::get(format!("{}/metrics", self.url)).await {
