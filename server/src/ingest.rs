@@ -205,6 +205,10 @@ pub async fn push(
         }
     }
     let records = std::sync::Arc::new(records);
+    // At most one batch per CPU is merged and written at a time: more cannot go faster (the
+    // merge is CPU-bound and SQLite has one writer), and every batch in flight holds tens of MB
+    // of Automerge state, so a burst of devices would otherwise multiply the server's memory.
+    let _permit = ingest_slots().acquire().await.map_err(|_| ApiError::Busy)?;
     for _ in 0..MAX_ATTEMPTS {
         if pending.is_empty() {
             break;
@@ -262,6 +266,14 @@ pub async fn push(
             outcome: o.expect("every record was answered"),
         })
         .collect())
+}
+
+fn ingest_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        tokio::sync::Semaphore::new(cpus)
+    })
 }
 
 fn decide_all(
