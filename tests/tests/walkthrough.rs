@@ -28,6 +28,12 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/photos")
+        .join(name)
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -144,32 +150,35 @@ async fn readme_walkthrough_with_real_binaries() {
 
     // Out of signal: the server is unreachable while the officer captures.
     server.stop();
-    let out = run(bukti(&home).args([
-        "capture",
-        "--kind",
-        "sambang",
-        "--title",
-        "Sambang Desa Sudaji",
-        "--start",
-        "2026-11-27T09:00:00+08:00",
-        "--lat",
-        "-8.1204",
-        "--lon",
-        "115.1720",
-        "--accuracy",
-        "8",
-        "--location-source",
-        "gps",
-        "--place",
-        "Balai Desa Sudaji",
-        "--people-served",
-        "25",
-        "--service",
-        "skck=2",
-        "--lke",
-        "MP.R3",
-        "--submit",
-    ]));
+    let out = run(bukti(&home)
+        .args([
+            "capture",
+            "--kind",
+            "sambang",
+            "--title",
+            "Sambang Desa Sudaji",
+            "--start",
+            "2026-11-27T09:00:00+08:00",
+            "--lat",
+            "-8.1204",
+            "--lon",
+            "115.1720",
+            "--accuracy",
+            "8",
+            "--location-source",
+            "gps",
+            "--place",
+            "Balai Desa Sudaji",
+            "--people-served",
+            "25",
+            "--service",
+            "skck=2",
+            "--lke",
+            "MP.R3",
+            "--submit",
+            "--photo",
+        ])
+        .arg(fixture("scene.jpg")));
     let id = String::from_utf8(out.stdout)
         .expect("utf-8")
         .trim()
@@ -202,6 +211,35 @@ async fn readme_walkthrough_with_real_binaries() {
         .expect("json");
     assert_eq!(page["records"][0]["id"], id.as_str(), "{page}");
     assert_eq!(page["records"][0]["place"], "Balai Desa Sudaji");
+
+    // The photo's display copy arrived and HQ can see it.
+    let view: Value = http
+        .get(format!("{url}/api/v1/records/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("record")
+        .json()
+        .await
+        .expect("json");
+    let photo = &view["photos"][0];
+    assert_eq!(photo["derivative_arrived"], true, "{view}");
+    let derivative = view["record"]["photos"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|p| p["derivative"]["hash"].as_str())
+        .expect("derivative hash")
+        .to_owned();
+    let resp = http
+        .get(format!("{url}/api/v1/blobs/{derivative}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    let bytes = resp.bytes().await.expect("bytes");
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
     let resp = http
         .post(format!("{url}/api/v1/records/{id}/review"))
         .bearer_auth(&token)
