@@ -241,15 +241,21 @@ impl Engine<'_> {
     ) -> Result<(), DeviceError> {
         // Most of a pull is this device's own records coming back after its push: when the
         // heads already match there is nothing to merge, and the documents need not be loaded.
-        if let Some(heads) = tx.local_heads(pulled.id).await?
-            && plan::same_heads(&heads, &pulled.heads)
+        let local_heads = tx.local_heads(pulled.id).await?;
+        if let Some(heads) = &local_heads
+            && plan::same_heads(heads, &pulled.heads)
         {
             tx.set_server_heads(pulled.id, Some(&pulled.heads)).await?;
             tx.dequeue(pulled.id).await?;
             return Ok(());
         }
-        let existing = tx.doc(pulled.id).await?;
-        let is_new = existing.is_none();
+        // A record this device has never held needs no lookup of a local document.
+        let is_new = local_heads.is_none();
+        let existing = if is_new {
+            None
+        } else {
+            tx.doc(pulled.id).await?
+        };
         let merged = match merge(existing, pulled, &self.actor) {
             Ok(merged) => merged,
             Err(reason) => {
@@ -263,15 +269,18 @@ impl Engine<'_> {
                 .await?;
         }
         tx.set_server_heads(pulled.id, Some(&pulled.heads)).await?;
+        if is_new {
+            // Nothing of a record first seen in this pull can be queued on this device.
+            report.new += 1;
+            return Ok(());
+        }
         if plan::same_heads(&merged.local_heads, &pulled.heads) {
             tx.dequeue(pulled.id).await?;
         } else {
             // Local changes the server has not seen yet (made offline since the last push).
             tx.ensure_queued(pulled.id).await?;
         }
-        if is_new {
-            report.new += 1;
-        } else if merged.write.is_some() {
+        if merged.write.is_some() {
             report.merged += 1;
         }
         Ok(())
@@ -331,6 +340,7 @@ struct Merged {
 }
 
 fn merge(local: Option<Vec<u8>>, pulled: &PulledRecord, actor: &ActorId) -> Result<Merged, String> {
+    let is_new = local.is_none();
     let (mut doc, changed) = match local {
         Some(bytes) => {
             let mut doc = RecordDoc::load(&bytes, actor.clone())
@@ -364,8 +374,15 @@ fn merge(local: Option<Vec<u8>>, pulled: &PulledRecord, actor: &ActorId) -> Resu
         return Err(format!("the document's id is {}", record.id));
     }
     let projection = super::store::Projection::of(&record);
+    // A record new to this device is exactly the server's compacted document: keep its bytes
+    // rather than compacting it again.
+    let bytes = if is_new {
+        pulled.doc.clone()
+    } else {
+        doc.save()
+    };
     Ok(Merged {
-        write: Some((doc.save(), projection)),
+        write: Some((bytes, projection)),
         local_heads,
     })
 }
