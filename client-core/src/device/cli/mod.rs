@@ -3,18 +3,25 @@
 //! This is the binary's edge, so errors are `anyhow` here and nowhere else in the library.
 
 mod fields;
+mod photos;
+mod progress;
+mod records;
+mod register;
 mod render;
 
-use std::{io::IsTerminal, path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use clap::{Parser, Subcommand};
 
-use self::fields::FieldArgs;
+use self::{
+    progress::progress_bar,
+    records::{CaptureArgs, EditArgs, edit},
+    register::RegisterArgs,
+};
 use crate::{
     RecordId,
-    device::{Device, DeviceError, Phase, PhotoInput, Progress},
+    device::{Device, DeviceError},
     record::Problem,
 };
 
@@ -57,26 +64,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register this device with a server (once per device).
-    Register {
-        /// Server address, e.g. http://10.20.0.5:8080.
-        #[arg(long)]
-        server: String,
-        /// HQ token authorising the registration (from `bukti-server token create`).
-        #[arg(long, env = "BUKTI_HQ_TOKEN", hide_env_values = true)]
-        token: String,
-        /// The officer's NRP (8 digits).
-        #[arg(long)]
-        officer: String,
-        /// The officer's unit path, e.g. bali/buleleng/sawan.
-        #[arg(long)]
-        unit: String,
-        /// A name HQ will recognise the device by [default: the host name].
-        #[arg(long)]
-        device_name: Option<String>,
-        /// Replace an existing registration; every record is sent again on the next sync.
-        #[arg(long)]
-        force: bool,
-    },
+    Register(RegisterArgs),
     /// Capture a new activity record; prints its id.
     Capture(CaptureArgs),
     /// Change fields of a record (only the flags given change).
@@ -116,68 +104,6 @@ pub enum Command {
     Kinds,
 }
 
-#[derive(Debug, Args)]
-pub struct CaptureArgs {
-    /// Activity kind code (see `bukti kinds`).
-    #[arg(long)]
-    pub kind: String,
-    /// Short title, e.g. "Sambang Desa Sudaji".
-    #[arg(long)]
-    pub title: String,
-    #[command(flatten)]
-    pub fields: FieldArgs,
-    #[command(flatten)]
-    pub photos: PhotoArgs,
-}
-
-/// Photos to attach to a record.
-#[derive(Debug, Args)]
-pub struct PhotoArgs {
-    /// Attach a photo (JPEG or PNG); repeat for more.
-    #[arg(long, value_name = "FILE")]
-    pub photo: Vec<PathBuf>,
-    /// The photos were imported from the gallery, not taken in the app (weaker evidence).
-    #[arg(long)]
-    pub gallery: bool,
-}
-
-impl PhotoArgs {
-    fn inputs(&self) -> Vec<PhotoInput> {
-        self.photo
-            .iter()
-            .map(|p| {
-                if self.gallery {
-                    PhotoInput::gallery(p)
-                } else {
-                    PhotoInput::camera(p)
-                }
-            })
-            .collect()
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct EditArgs {
-    /// The record's id (from `bukti list`).
-    pub id: RecordId,
-    /// New activity kind code.
-    #[arg(long)]
-    pub kind: Option<String>,
-    /// New title.
-    #[arg(long)]
-    pub title: Option<String>,
-    #[command(flatten)]
-    pub fields: FieldArgs,
-    /// Remove a service type's count; repeat for more.
-    #[arg(long, value_name = "TYPE")]
-    pub remove_service: Vec<String>,
-    /// Remove an LKE code; repeat for more.
-    #[arg(long, value_name = "CODE")]
-    pub remove_lke: Vec<String>,
-    #[command(flatten)]
-    pub photos: PhotoArgs,
-}
-
 impl Cli {
     fn home(&self) -> PathBuf {
         self.home.clone().unwrap_or_else(|| {
@@ -204,29 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Register {
-            server,
-            token,
-            officer,
-            unit,
-            device_name,
-            force,
-        } => {
-            let name = device_name.unwrap_or_else(host_name);
-            let reg = if force {
-                device
-                    .register_again(&server, &token, &officer, &unit, &name)
-                    .await?
-            } else {
-                device
-                    .register(&server, &token, &officer, &unit, &name)
-                    .await?
-            };
-            println!(
-                "Registered device {} ({}) for officer {} in {} with {}.",
-                reg.device_id, reg.device_name, reg.officer, reg.unit, reg.server_url
-            );
-        }
+        Command::Register(args) => register::run(device, args).await?,
         Command::Capture(args) => {
             let photos = args.photos.inputs();
             let capture = args.fields.into_capture(args.kind, args.title)?;
@@ -255,23 +159,7 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
         Command::Photos {
             retention_days,
             prune,
-        } => {
-            if let Some(days) = retention_days {
-                device.set_photo_retention_days(days).await?;
-            }
-            if prune {
-                println!("Removed {} photo file(s).", device.prune_photos().await?);
-            }
-            let status = device.photo_status().await?;
-            println!(
-                "Originals are kept {} day(s); {} kept ({}); {} photo file(s) ({}) wait to upload.",
-                device.photo_retention_days().await?,
-                status.originals_kept,
-                render::bytes(status.original_bytes_kept),
-                status.renditions_waiting + status.originals_requested,
-                render::bytes(status.rendition_bytes_waiting + status.original_bytes_requested),
-            );
-        }
+        } => photos::run(device, retention_days, prune).await?,
         Command::Sync { .. } => {
             let bar = progress_bar(cli.quiet);
             let report = device.sync(&bar).await;
@@ -287,41 +175,6 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Kinds => print!("{}", render::kinds()),
-    }
-    Ok(())
-}
-
-async fn edit(device: &Device, args: EditArgs) -> anyhow::Result<()> {
-    let mut failed = None;
-    let photos = args.photos.inputs();
-    let changed = device
-        .edit_with_photos(args.id, photos, |r| {
-            // `apply` fails before touching the record, so a failed edit changes nothing.
-            if let Err(e) = args.fields.apply(r) {
-                failed = Some(e);
-                return;
-            }
-            if let Some(kind) = &args.kind {
-                r.kind.clone_from(kind);
-            }
-            if let Some(title) = &args.title {
-                r.title.clone_from(title);
-            }
-            for code in &args.remove_service {
-                r.counts.services.remove(code);
-            }
-            for code in &args.remove_lke {
-                r.lke.remove(code);
-            }
-        })
-        .await?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    if changed {
-        println!("Saved; the change goes to the server on the next `bukti sync`.");
-    } else {
-        println!("Nothing changed.");
     }
     Ok(())
 }
@@ -342,46 +195,6 @@ fn explain(err: anyhow::Error) -> anyhow::Error {
 
 fn problem_line(p: &Problem) -> String {
     format!("  - {}: {}", p.path, p.message)
-}
-
-fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "bukti device".to_owned())
-}
-
-/// The sync progress bar on stderr; hidden when quiet or not on a terminal.
-struct Bar(ProgressBar);
-
-fn progress_bar(quiet: bool) -> Bar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return Bar(ProgressBar::hidden());
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template("{prefix:>6} [{bar:30}] {msg}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    Bar(bar)
-}
-
-impl Progress for Bar {
-    fn update(&self, phase: Phase, done: u64, total: Option<u64>) {
-        self.0.set_prefix(phase.as_str());
-        self.0.set_length(total.unwrap_or(done.max(1)));
-        self.0.set_position(done);
-        let of = total.map_or(String::new(), |t| match phase {
-            Phase::Photos => format!(" of {}", render::bytes(t)),
-            _ => format!("/{t}"),
-        });
-        self.0.set_message(match phase {
-            Phase::Photos => format!("{}{of}", render::bytes(done)),
-            _ => format!("{done}{of} records"),
-        });
-    }
 }
 
 #[cfg(test)]
