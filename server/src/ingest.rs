@@ -258,6 +258,8 @@ pub async fn push(
         return Err(ApiError::Busy);
     }
     record_metrics(&outcomes);
+    let refused = crate::audit::rejected_pushes(pusher, &records, &outcomes);
+    crate::audit::append_or_log(store, &refused).await;
     Ok(records
         .iter()
         .zip(outcomes)

@@ -11,10 +11,12 @@
 //! - [`ingest`]: the push pipeline; [`projection`]: the columns derived from a document.
 //! - [`store`]: the evidence-store trait with its SQLite and PostgreSQL implementations.
 //! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
+//! - [`audit`]: the hash-chained audit log of who did and saw what.
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod blob;

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/records/{id}", get(api::records::get))
         .route("/records/{id}/changes", post(api::sync::record_changes))
         .route("/records/{id}/review", post(api::records::review))
+        .route("/audit", get(api::audit::list))
         .route("/blobs/missing", post(api::blobs::missing))
         .route("/blobs/requested", get(api::blobs::requested))
         .route(

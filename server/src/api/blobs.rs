@@ -123,6 +123,8 @@ pub async fn get(
     let hash = BlobHash::parse(&raw)?;
     let etag = format!("\"{hash}\"");
     let (meta, bytes) = upload::open(&state.store, &state.blobs, &principal.unit, &hash).await?;
+    let viewed = crate::audit::AuditEvent::photo_viewed(&principal, hash.as_str());
+    crate::audit::append(&state.store, &[viewed]).await?;
     let mut out = HeaderMap::new();
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     if let Ok(v) = HeaderValue::from_str(&etag) {

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource. Handlers stay thin: extract, check, call the store or
 //! the ingest pipeline, answer.
 
+pub mod audit;
 pub mod blobs;
 pub mod devices;
 pub mod health;

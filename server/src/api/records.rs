@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::{Body, QueryParams, query, record_id};
 use crate::{
     AppState,
+    audit::AuditEvent,
     auth::{Hq, Principal},
     blob::upload::{PhotoView, photo_views},
     error::{ApiError, ApiResult},
@@ -88,6 +89,10 @@ pub async fn get(
     .map_err(|e| corrupt(id, &e))?;
     let mut view = view;
     view.photos = photo_views(&state.store, id, &view.record.photos).await?;
+    // Personal data is not shown unless the view is on record (the PDP law's record of
+    // processing): an audit failure fails the request.
+    let viewed = AuditEvent::record_viewed(&principal, id, &view.summary.unit);
+    crate::audit::append(&state.store, &[viewed]).await?;
     Ok(Json(view))
 }
 
@@ -191,6 +196,9 @@ pub async fn review(
         };
         if state.store.write_records(&[write]).await? == [WriteOutcome::Written] {
             tracing::info!(record = %id, reviewer = %hq.name, verdict = ?req.verdict, "review written");
+            let reviewed =
+                AuditEvent::review(&hq, id, &stored.unit, req.verdict, comment.is_some());
+            crate::audit::append_or_log(&state.store, &[reviewed]).await;
             return Ok(Json(record));
         }
     }

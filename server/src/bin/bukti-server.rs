@@ -86,6 +86,9 @@ enum Command {
     /// Manage HQ tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +105,13 @@ enum TokenCommand {
         #[arg(long, default_value = "reviewer")]
         role: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the whole chain: prints the entry count and head hash, or names the first entry that
+    /// was altered or removed and exits 1. Safe while the server runs.
+    Verify,
 }
 
 #[tokio::main]
@@ -147,6 +157,14 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("opening the blob store ({:?})", settings.blobs))?;
             bukti_server::serve(store, blobs, listener, shutdown_signal()).await?;
             tracing::info!("stopped");
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            match bukti_server::store::audit::verify(&store).await? {
+                Ok((entries, head)) => println!("audit log intact: {entries} entries, head {head}"),
+                Err(breach) => {
+                    anyhow::bail!("audit log broken at entry {}: {breach}", breach.seq())
+                }
+            }
         }
         Command::Token(TokenCommand::Create { unit, name, role }) => {
             let token = admin::create_hq_token(&store, &unit, &name, &role).await?;

@@ -6,6 +6,7 @@
 //! sequence, optimistic-locking versions and principals all live in the database, so several
 //! processes can serve one PostgreSQL database.
 
+pub mod audit;
 pub mod photos;
 pub mod postgres;
 pub mod query;
@@ -107,7 +108,9 @@ pub struct Page {
 }
 
 #[async_trait]
-pub trait EvidenceStore: photos::PhotoIndex + Send + Sync + std::fmt::Debug + 'static {
+pub trait EvidenceStore:
+    photos::PhotoIndex + audit::AuditLog + Send + Sync + std::fmt::Debug + 'static
+{
     /// Answers when the database does.
     async fn health(&self) -> Result<(), StoreError>;
 
