@@ -1,10 +1,14 @@
 //! The HTTP side of sync: a thin client for the endpoints a device calls (register, push, pull,
-//! and the photo blob calls). It knows the
-//! wire format (`crate::protocol`) and nothing of the store.
+//! and the photo blob calls). It knows the wire format (`crate::protocol`) and nothing of the
+//! store.
+//!
+//! Field networks drop, stall and cut connections, so every call has timeouts (a stalled
+//! connection errors instead of hanging the sync) and the idempotent calls are retried on
+//! transient failures after an exponential backoff with jitter ([`Backoff`]).
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::DeviceError;
@@ -26,12 +30,66 @@ pub(crate) enum ChunkOutcome {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Generous: a 500-record push over a weak rural link can take a while.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// No byte at all for this long (waiting for an answer or inside a body) means the connection
+/// is dead even though no one closed it; longer than the server takes to ingest a full batch.
+const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// When to retry a call that failed on the network: exponential backoff with "equal jitter"
+/// (half of each wait is fixed, half random), so waits grow for sure while many devices coming
+/// back at once after an outage do not retry in lockstep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    /// The ceiling of the first wait.
+    pub first: Duration,
+    /// No wait is longer than this.
+    pub max: Duration,
+    /// Retries after the first attempt; then the error goes to the caller.
+    pub retries: u32,
+}
+
+impl Backoff {
+    /// About 12 s of retrying in all (at most 16 s), then the sync reports the network error and
+    /// the next sync resumes where this one stopped.
+    pub(crate) const DEFAULT: Backoff = Backoff {
+        first: Duration::from_millis(250),
+        max: Duration::from_secs(8),
+        retries: 6,
+    };
+
+    /// The wait before retry number `retry` (0 for the first retry), given `draw`, a random
+    /// number in `[0, 1)`.
+    pub(crate) fn delay(&self, retry: u32, draw: f64) -> Duration {
+        let ceiling = self
+            .first
+            .saturating_mul(1u32.checked_shl(retry).unwrap_or(u32::MAX))
+            .min(self.max);
+        let half = ceiling / 2;
+        half + half.mul_f64(draw.clamp(0.0, 1.0))
+    }
+}
+
+/// A uniform draw in `[0, 1)` for the jitter, from the operating system's randomness.
+fn jitter_draw() -> f64 {
+    // 53 random bits fill an f64's mantissa exactly.
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
+}
+
+/// Whether trying the same call again may succeed: the network failed, or the server (or a
+/// proxy in front of it) is overloaded or restarting.
+fn is_transient(error: &DeviceError) -> bool {
+    match error {
+        DeviceError::Network { .. } => true,
+        DeviceError::Server { status, .. } => matches!(status, 408 | 429 | 500..=599),
+        _ => false,
+    }
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct SyncClient {
     http: reqwest::Client,
     base: String,
     token: String,
+    backoff: Backoff,
 }
 
 impl SyncClient {
@@ -39,6 +97,7 @@ impl SyncClient {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .read_timeout(STALL_TIMEOUT)
             .user_agent(concat!("bukti/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DeviceError::Network {
@@ -49,9 +108,12 @@ impl SyncClient {
             http,
             base: server_url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
+            backoff: Backoff::DEFAULT,
         })
     }
 
+    /// Not retried: a registration whose answer was lost may have created a device, and a
+    /// second one would leave an orphan credential; the officer simply registers again.
     pub(crate) async fn register(
         &self,
         request: &RegisterRequest,
@@ -60,18 +122,18 @@ impl SyncClient {
         self.send(self.http.post(url).json(request)).await
     }
 
+    /// Retried: the server applies a change it already has as a no-op.
     pub(crate) async fn push(&self, request: &PushRequest) -> Result<PushResponse, DeviceError> {
         let url = format!("{}/api/v1/sync/push", self.base);
-        self.send(self.http.post(url).json(request)).await
+        self.retrying("push", || self.send(self.http.post(&url).json(request)))
+            .await
     }
 
     pub(crate) async fn pull(&self, since: i64, limit: u32) -> Result<PullResponse, DeviceError> {
         let url = format!("{}/api/v1/sync/pull", self.base);
-        let request = self
-            .http
-            .get(url)
-            .query(&[("since", since.to_string()), ("limit", limit.to_string())]);
-        self.send(request).await
+        let query = [("since", since.to_string()), ("limit", limit.to_string())];
+        self.retrying("pull", || self.send(self.http.get(&url).query(&query)))
+            .await
     }
 
     pub(crate) async fn missing_blobs(
@@ -80,15 +142,44 @@ impl SyncClient {
     ) -> Result<MissingBlobsResponse, DeviceError> {
         let url = format!("{}/api/v1/blobs/missing", self.base);
         let request = MissingBlobsRequest { hashes };
-        self.send(self.http.post(url).json(&request)).await
+        self.retrying("missing blobs", || {
+            self.send(self.http.post(&url).json(&request))
+        })
+        .await
     }
 
     pub(crate) async fn requested_blobs(&self) -> Result<RequestedBlobs, DeviceError> {
         let url = format!("{}/api/v1/blobs/requested", self.base);
-        self.send(self.http.get(url)).await
+        self.retrying("requested blobs", || self.send(self.http.get(&url)))
+            .await
     }
 
-    /// Sends `chunk`, the bytes of blob `hash` (of `total` bytes) from `offset`.
+    /// Runs `call` until it succeeds, fails for good, or the retries run out.
+    async fn retrying<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, DeviceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, DeviceError>>,
+    {
+        let mut retry = 0;
+        loop {
+            match call().await {
+                Err(e) if retry < self.backoff.retries && is_transient(&e) => {
+                    let wait = self.backoff.delay(retry, jitter_draw());
+                    tracing::warn!(
+                        server = %self.base, call = what, retry, ?wait, error = %error_chain(&e),
+                        "retrying after a transient failure"
+                    );
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Sends `chunk`, the bytes of blob `hash` (of `total` bytes) from `offset`. Retried: a
+    /// chunk the server already stored (the answer was lost) comes back as a mismatch at the
+    /// server's offset, from which the uploader resumes.
     pub(crate) async fn upload_chunk(
         &self,
         hash: &str,
@@ -97,6 +188,19 @@ impl SyncClient {
         chunk: Vec<u8>,
     ) -> Result<ChunkOutcome, DeviceError> {
         let url = format!("{}/api/v1/blobs/{hash}", self.base);
+        self.retrying("photo upload", || {
+            self.send_chunk(&url, offset, total, chunk.clone())
+        })
+        .await
+    }
+
+    async fn send_chunk(
+        &self,
+        url: &str,
+        offset: u64,
+        total: u64,
+        chunk: Vec<u8>,
+    ) -> Result<ChunkOutcome, DeviceError> {
         let response = self
             .http
             .patch(url)
@@ -110,12 +214,11 @@ impl SyncClient {
             .await
             .map_err(|e| self.network(e))?;
         let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.network(e))?;
         if status.is_success() {
-            return Ok(ChunkOutcome::Stored(
-                response.json().await.map_err(|e| self.network(e))?,
-            ));
+            return self.decode(&body).map(ChunkOutcome::Stored);
         }
-        let text = response.text().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
         if status == StatusCode::CONFLICT
             && let Ok(mismatch) = serde_json::from_str::<OffsetMismatch>(&text)
         {
@@ -131,30 +234,43 @@ impl SyncClient {
             .send()
             .await
             .map_err(|e| self.network(e))?;
-        if response.status().is_success() {
-            return response.json().await.map_err(|e| self.network(e));
+        let status = response.status();
+        // The whole body first: a body cut short is a network failure (worth retrying), while
+        // a complete body that does not parse is the server's fault.
+        let body = response.bytes().await.map_err(|e| self.network(e))?;
+        if status.is_success() {
+            return self.decode(&body);
         }
-        Err(self.server_error(response).await)
+        Err(error_from(status, &String::from_utf8_lossy(&body)))
+    }
+
+    fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, DeviceError> {
+        serde_json::from_slice(body).map_err(|e| {
+            DeviceError::Protocol(format!(
+                "the server at {} answered with an unexpected body: {e}",
+                self.base
+            ))
+        })
     }
 
     fn network(&self, source: reqwest::Error) -> DeviceError {
-        if source.is_decode() {
-            return DeviceError::Protocol(format!(
-                "the server at {} answered with an unexpected body: {source}",
-                self.base
-            ));
-        }
         DeviceError::Network {
             server: self.base.clone(),
             source,
         }
     }
+}
 
-    async fn server_error(&self, response: Response) -> DeviceError {
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        error_from(status, &text)
+/// An error with its causes, for a log line (reqwest hides the useful part in its sources).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
+    text
 }
 
 fn error_from(status: StatusCode, text: &str) -> DeviceError {
@@ -182,5 +298,59 @@ fn fallback_code(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
         s if s.is_server_error() => "internal",
         _ => "bad_request",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_waits_grow_to_the_cap_and_stay_within_their_jitter() {
+        let b = Backoff::DEFAULT;
+        let ceilings = [250, 500, 1000, 2000, 4000, 8000, 8000, 8000];
+        for (retry, ceiling) in (0u32..).zip(ceilings) {
+            let ceiling = Duration::from_millis(ceiling);
+            assert_eq!(b.delay(retry, 0.0), ceiling / 2, "retry {retry}");
+            assert_eq!(b.delay(retry, 1.0), ceiling, "retry {retry}");
+            let mid = b.delay(retry, 0.5);
+            assert!(mid > ceiling / 2 && mid < ceiling, "retry {retry}: {mid:?}");
+        }
+        // Far past the cap the doubling must not overflow.
+        assert_eq!(b.delay(200, 1.0), b.max);
+        assert_eq!(b.delay(u32::MAX, 0.0), b.max / 2);
+    }
+
+    #[test]
+    fn the_whole_retry_budget_is_bounded() {
+        let b = Backoff::DEFAULT;
+        let worst: Duration = (0..b.retries).map(|r| b.delay(r, 1.0)).sum();
+        let best: Duration = (0..b.retries).map(|r| b.delay(r, 0.0)).sum();
+        assert_eq!(worst, Duration::from_millis(15_750));
+        assert_eq!(best, worst / 2);
+    }
+
+    #[test]
+    fn jitter_draws_are_in_the_unit_interval_and_vary() {
+        let draws: Vec<f64> = (0..1000).map(|_| jitter_draw()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        let low = draws.iter().filter(|d| **d < 0.5).count();
+        assert!((350..650).contains(&low), "{low} of 1000 below 0.5");
+    }
+
+    #[test]
+    fn only_network_failures_and_overload_are_retried() {
+        let server = |status| DeviceError::Server {
+            status,
+            code: "x".into(),
+            message: "x".into(),
+        };
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(is_transient(&server(status)), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 413, 422] {
+            assert!(!is_transient(&server(status)), "{status}");
+        }
+        assert!(!is_transient(&DeviceError::Protocol("bad body".into())));
     }
 }
