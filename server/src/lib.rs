@@ -13,6 +13,7 @@
 //! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
 //! - [`audit`]: the hash-chained audit log of who did and saw what.
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
+//! - [`ops`]: operator maintenance: backup, restore and the projection rebuild.
 
 pub mod admin;
 pub mod api;
@@ -24,6 +25,7 @@ pub mod config;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
+pub mod ops;
 pub mod projection;
 pub mod routes;
 pub mod store;

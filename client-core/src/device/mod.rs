@@ -28,6 +28,8 @@ pub use error::DeviceError;
 pub use model::{Capture, DeviceStatus, HeldRecord, RecordSummary, Registration, SyncState};
 pub use photos::{
     DEFAULT_RETENTION_DAYS, PhotoInput, PhotoStatus,
+    network::Network,
+    originals::{OriginalsPolicy, send_all_originals},
     upload::{DEFAULT_CHUNK_BYTES, PhotoProblem},
 };
 pub use plan::Rejection;

@@ -86,6 +86,27 @@ enum Command {
     /// Manage HQ tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy the database and the photo bytes (each verified against its SHA-256) into a new
+    /// folder while the server runs. PostgreSQL is copied with pg_dump, which must be on PATH.
+    Backup {
+        /// Folder to write; must be missing or empty.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup folder into a fresh, empty data folder or PostgreSQL database (as
+    /// --data / --database-url name; never over existing data). Uses pg_restore for PostgreSQL.
+    Restore {
+        /// A folder made by `bukti-server backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Rewrite the relational projection (HQ's record columns, LKE tags, photo references) from
+    /// the stored documents, without moving feed positions. Safe while the server runs.
+    RebuildProjection {
+        /// Records per transaction.
+        #[arg(long, default_value_t = bukti_server::ops::rebuild::DEFAULT_BATCH)]
+        batch: u32,
+    },
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -137,6 +158,13 @@ async fn main() -> anyhow::Result<()> {
             max_bytes: cli.store.max_blob_bytes,
         },
     };
+    // Backup and restore work on the store's files and tools directly; a restore must not open
+    // (and so create) the store it is about to fill.
+    match &cli.command {
+        Some(Command::Backup { to }) => return run_backup(&settings, to).await,
+        Some(Command::Restore { from }) => return run_restore(&settings, from).await,
+        _ => {}
+    }
     let store = settings
         .open_store()
         .await
@@ -173,6 +201,67 @@ async fn main() -> anyhow::Result<()> {
                 "HQ token for {name} ({role}) over {unit}. Keep it secret; it is not shown again."
             );
         }
+        Command::RebuildProjection { batch } => run_rebuild(&store, batch).await?,
+        Command::Backup { .. } | Command::Restore { .. } => {
+            unreachable!("handled before the store is opened")
+        }
+    }
+    Ok(())
+}
+
+async fn run_backup(settings: &Settings, to: &std::path::Path) -> anyhow::Result<()> {
+    let report = bukti_server::ops::backup(settings, to)
+        .await
+        .with_context(|| format!("backing up into {}", to.display()))?;
+    println!("{}", serde_json::to_string_pretty(&report.manifest)?);
+    let m = &report.manifest;
+    eprintln!(
+        "Backed up the {} database and {} photo blobs ({} bytes) into {}.",
+        m.database.as_str(),
+        m.blobs,
+        m.blob_bytes,
+        to.display()
+    );
+    if !report.corrupt_blobs.is_empty() {
+        anyhow::bail!(
+            "{} blobs were left out because their bytes do not match their names: {:?}",
+            report.corrupt_blobs.len(),
+            report.corrupt_blobs
+        );
+    }
+    Ok(())
+}
+
+async fn run_restore(settings: &Settings, from: &std::path::Path) -> anyhow::Result<()> {
+    let report = bukti_server::ops::restore(settings, from)
+        .await
+        .with_context(|| format!("restoring from {}", from.display()))?;
+    eprintln!(
+        "Restored {} records and {} photo blobs from the backup of {}.",
+        report.records, report.blobs, report.manifest.started_at
+    );
+    if !report.corrupt_blobs.is_empty() {
+        anyhow::bail!(
+            "{} blobs in the backup do not match their names and were not restored: {:?}",
+            report.corrupt_blobs.len(),
+            report.corrupt_blobs
+        );
+    }
+    Ok(())
+}
+
+async fn run_rebuild(store: &bukti_server::store::DynStore, batch: u32) -> anyhow::Result<()> {
+    let report = bukti_server::ops::rebuild_projection(store, batch).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    eprintln!(
+        "Rebuilt the projection of {} of {} records ({} were being pushed and got theirs from the push).",
+        report.rewritten, report.records, report.raced
+    );
+    if !report.unreadable.is_empty() {
+        anyhow::bail!(
+            "{} documents cannot be read as records; restore them from a backup",
+            report.unreadable.len()
+        );
     }
     Ok(())
 }

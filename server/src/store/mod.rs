@@ -7,6 +7,7 @@
 //! processes can serve one PostgreSQL database.
 
 pub mod audit;
+pub mod maintenance;
 pub mod photos;
 pub mod postgres;
 pub mod query;
@@ -109,7 +110,13 @@ pub struct Page {
 
 #[async_trait]
 pub trait EvidenceStore:
-    photos::PhotoIndex + audit::AuditLog + Send + Sync + std::fmt::Debug + 'static
+    photos::PhotoIndex
+    + maintenance::Maintenance
+    + audit::AuditLog
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     /// Answers when the database does.
     async fn health(&self) -> Result<(), StoreError>;

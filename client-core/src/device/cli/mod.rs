@@ -6,8 +6,9 @@ mod fields;
 mod photos;
 mod progress;
 mod records;
-mod register;
+mod enroll;
 mod render;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -15,9 +16,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use self::{
-    progress::progress_bar,
+    photos::PhotosArgs,
     records::{CaptureArgs, EditArgs, edit},
-    register::RegisterArgs,
+    enroll::EnrollArgs,
+    sync::SyncArgs,
 };
 use crate::{
     RecordId,
@@ -32,8 +34,8 @@ returns; `bukti sync` sends what the server has not seen and brings back reviews
 records.
 
 First use:
-  bukti register --server http://bukti.polres-buleleng.local:8080 --token HQ_TOKEN \\
-      --officer 87010123 --unit bali/buleleng/sawan
+  bukti enroll --server http://bukti.polres-buleleng.local:8080 --code 7K3Q-9XMD-2PVA
+      (the code, or its QR code via --qr, comes from your Kapolsek or administrator)
 
 Capture, check, sync:
   bukti capture --kind sambang --title \"Sambang Desa Sudaji\" --start now \\
@@ -43,7 +45,9 @@ Capture, check, sync:
 
 Photos: `--photo FILE` (repeatable; JPEG or PNG) on `capture` or `edit`, `--gallery` when they
 were imported rather than taken in the app. Only reduced copies are uploaded; originals stay on
-the device until HQ asks for them (`bukti sync --originals` sends them all, e.g. on Wi-Fi).
+the device until HQ asks for them, or until Wi-Fi with `bukti photos --send-originals wifi`
+(`bukti sync --originals` sends them all once). After each sync the device deletes the display
+copies, and the originals past retention, that the server confirmed it holds.
 
 `bukti kinds` lists activity kinds, service types and LKE codes.
 Set RUST_LOG=debug to see what happens underneath.";
@@ -63,8 +67,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Register this device with a server (once per device).
-    Register(RegisterArgs),
+    /// Enroll this device with a server using a one-time code (once per device).
+    Enroll(EnrollArgs),
     /// Capture a new activity record; prints its id.
     Capture(CaptureArgs),
     /// Change fields of a record (only the flags given change).
@@ -81,20 +85,9 @@ pub enum Command {
         json: bool,
     },
     /// Send local changes and photos to the server and receive reviews and teammates' records.
-    Sync {
-        /// Also upload every original photo (use on Wi-Fi); otherwise only those HQ asked for.
-        #[arg(long)]
-        originals: bool,
-    },
-    /// Photo files on this device: retention and pruning.
-    Photos {
-        /// Keep originals this many days after capture (saved for later runs).
-        #[arg(long, value_name = "DAYS")]
-        retention_days: Option<u32>,
-        /// Delete originals past retention, derivatives the server has, and leftovers.
-        #[arg(long)]
-        prune: bool,
-    },
+    Sync(SyncArgs),
+    /// Photo files on this device: retention, when originals upload, and pruning.
+    Photos(PhotosArgs),
     /// Show the registration and what has not reached the server yet.
     Status {
         #[arg(long)]
@@ -120,8 +113,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut device = Device::open(&home)
         .await
         .with_context(|| format!("cannot open the device store in {}", home.display()))?;
-    if let Command::Sync { originals: true } = cli.command {
-        device.set_send_originals(true);
+    if let Command::Sync(args) = &cli.command {
+        sync::prepare(&mut device, args).await?;
     }
     let result = dispatch(&device, cli).await;
     device.close().await;
@@ -130,7 +123,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Register(args) => register::run(device, args).await?,
+        Command::Enroll(args) => enroll::run(device, args).await?,
         Command::Capture(args) => {
             let photos = args.photos.inputs();
             let capture = args.fields.into_capture(args.kind, args.title)?;
@@ -156,16 +149,8 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
                 print!("{}", render::record(&record, sync.as_ref()));
             }
         }
-        Command::Photos {
-            retention_days,
-            prune,
-        } => photos::run(device, retention_days, prune).await?,
-        Command::Sync { .. } => {
-            let bar = progress_bar(cli.quiet);
-            let report = device.sync(&bar).await;
-            bar.0.finish_and_clear();
-            print!("{}", render::report(&report?));
-        }
+        Command::Photos(args) => photos::run(device, args).await?,
+        Command::Sync(_) => sync::run(device, cli.quiet).await?,
         Command::Status { json } => {
             let status = device.status().await?;
             if json {

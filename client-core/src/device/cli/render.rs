@@ -173,7 +173,7 @@ pub fn status(s: &DeviceStatus) -> String {
     let mut out = String::new();
     match &s.registration {
         None => out.push_str(
-            "Not registered: run `bukti register --server URL --token HQ_TOKEN --officer NRP --unit UNIT`.\n",
+            "Not enrolled: run `bukti enroll --server URL --code CODE` with the code from your Kapolsek.\n",
         ),
         Some(r) => {
             let _ = writeln!(out, "Server     {}", r.server_url);

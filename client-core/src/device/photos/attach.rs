@@ -1,8 +1,6 @@
 //! Capturing and editing records with photos, and pruning photo files: the [`Device`] methods
 //! that touch both the photo files and the store.
 
-use std::time::{Duration, SystemTime};
-
 use super::{DEFAULT_RETENTION_DAYS, PhotoInput, PhotoStatus, Prepared};
 use crate::{
     RecordDoc, RecordId,
@@ -15,10 +13,6 @@ use crate::{
     photo::ProcessedPhoto,
     record::{self, Record},
 };
-
-/// Leftover files younger than this are left alone by pruning: another `bukti` process may be
-/// between writing them and committing its capture.
-const LEFTOVER_GRACE: Duration = Duration::from_secs(3600);
 
 impl Device {
     /// Like [`Device::capture`], with photos. Every photo is processed first (on the photo
@@ -144,33 +138,6 @@ impl Device {
     /// What photo bytes wait for the server.
     pub async fn photo_status(&self) -> Result<PhotoStatus, DeviceError> {
         self.store.photo_status().await
-    }
-
-    /// Deletes photo files that are no longer needed: originals past the retention period
-    /// (never one HQ asked for that has not reached the server), derivatives the server has,
-    /// and leftovers of interrupted captures. Returns the number of files removed.
-    pub async fn prune_photos(&self) -> Result<u64, DeviceError> {
-        let retention = i64::from(self.photo_retention_days().await?) * 86_400_000;
-        let since = jiff::Timestamp::now().as_millisecond() - retention;
-        let mut removed = 0;
-        for hash in self.store.prunable(since).await? {
-            self.files.remove(&hash)?;
-            let mut tx = self.store.begin().await?;
-            tx.mark_pruned(&hash).await?;
-            tx.commit().await?;
-            removed += 1;
-        }
-        let known = self.store.known_blob_hashes().await?;
-        let cutoff = SystemTime::now() - LEFTOVER_GRACE;
-        for (name, path) in self.files.list() {
-            let old = std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t < cutoff);
-            if old && !known.contains(&name) && std::fs::remove_file(&path).is_ok() {
-                removed += 1;
-            }
-        }
-        Ok(removed)
     }
 }
 

@@ -13,6 +13,9 @@
 //! `photo_retention_days`) and longer while HQ has asked for one the server has not received.
 
 mod attach;
+pub mod network;
+pub mod originals;
+mod retention;
 #[cfg(test)]
 mod tests;
 pub(crate) mod upload;

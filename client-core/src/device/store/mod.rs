@@ -11,7 +11,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 mod photos;
 mod write;
 
-pub(crate) use photos::{BlobRow, NewBlob, Role};
+pub(crate) use photos::{BlobRow, KeptFile, NewBlob, Role};
 use sqlx::{
     Row, SqlitePool,
     sqlite::{
@@ -42,6 +42,8 @@ pub(crate) mod key {
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     /// Days an original photo stays on the device after capture (unless HQ asked for it).
     pub const PHOTO_RETENTION_DAYS: &str = "photo_retention_days";
+    /// When every original is uploaded, not only those HQ asks for (`OriginalsPolicy`).
+    pub const PHOTO_ORIGINALS: &str = "photo_originals";
 }
 
 /// The listing columns of a record, derived from its document on every write.

@@ -51,6 +51,18 @@ pub(crate) struct BlobRow {
     pub server_offset: u64,
 }
 
+/// A photo file on the device, as pruning sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeptFile {
+    pub hash: String,
+    pub role: Role,
+    pub created_at_ms: i64,
+    /// The server said it holds the whole file.
+    pub confirmed: bool,
+    /// HQ asked for this original.
+    pub requested: bool,
+}
+
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -198,18 +210,26 @@ impl DeviceStore {
         })
     }
 
-    /// Files that may go: originals captured before `kept_since_ms` (past their retention) (unless requested and not yet sent)
-    /// and display derivatives the server has. Thumbnails stay for the device's own lists.
-    pub(crate) async fn prunable(&self, kept_since_ms: i64) -> Result<Vec<String>, DeviceError> {
-        Ok(sqlx::query_scalar::<_, String>(
-            "SELECT hash FROM photo_blob WHERE pruned_at IS NULL AND (
-                (role = 'original' AND created_at < ?
-                    AND NOT (requested = 1 AND confirmed_at IS NULL))
-                OR (role = 'derivative' AND confirmed_at IS NOT NULL))",
+    /// Every photo file still on the device with what decides whether it may go (see
+    /// `device::photos::retention`).
+    pub(crate) async fn kept_files(&self) -> Result<Vec<KeptFile>, DeviceError> {
+        let rows = sqlx::query_as::<_, (String, String, i64, bool, bool)>(
+            "SELECT hash, role, created_at, confirmed_at IS NOT NULL, requested = 1
+             FROM photo_blob WHERE pruned_at IS NULL ORDER BY created_at, hash",
         )
-        .bind(kept_since_ms)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter()
+            .map(|(hash, role, created_at_ms, confirmed, requested)| {
+                Ok(KeptFile {
+                    hash,
+                    role: Role::parse(&role)?,
+                    created_at_ms,
+                    confirmed,
+                    requested,
+                })
+            })
+            .collect()
     }
 
     /// Every hash with a row, pruned or not: files on disk outside this set are leftovers of an
