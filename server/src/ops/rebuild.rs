@@ -1,0 +1,91 @@
+//! Rebuilding the relational projection (`record` columns, `record_lke`, `record_photo`) from
+//! the stored Automerge documents, which are the truth. Walks the store in id order, one batch
+//! at a time, so it runs in bounded memory beside a serving server; feed positions stay where
+//! they are (see [`crate::store::maintenance`]), so no device pulls anything again.
+
+use bukti_core::{RecordId, ingest, record, record::Problem};
+use serde::Serialize;
+
+use super::{OpsError, blocking};
+use crate::{
+    projection::Projection,
+    store::{
+        DynStore,
+        maintenance::{DocRow, ProjectionRewrite},
+    },
+};
+
+/// Records read and rewritten per transaction.
+pub const DEFAULT_BATCH: u32 = 500;
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RebuildReport {
+    /// Documents read.
+    pub records: u64,
+    /// Projections rewritten from their document.
+    pub rewritten: u64,
+    /// Records a push changed while the rebuild read them; that push wrote their projection.
+    pub raced: u64,
+    /// Documents that cannot be read as a record, with why. Their projection is left alone;
+    /// restore them from a backup.
+    pub unreadable: Vec<(RecordId, String)>,
+}
+
+/// The projection and heads a stored document implies. Pure.
+pub fn derive(row: &DocRow) -> Result<ProjectionRewrite, String> {
+    let mut doc = ingest::load_document(&row.doc).map_err(|e| e.to_string())?;
+    let rec = record::doc::read(&doc).map_err(|p| Problem::join(&p))?;
+    if rec.id != row.id {
+        return Err(format!(
+            "the document's id is {}, stored as {}",
+            rec.id, row.id
+        ));
+    }
+    Ok(ProjectionRewrite {
+        id: row.id,
+        version: row.version,
+        heads: ingest::heads_to_strings(&doc.get_heads()),
+        projection: Projection::of(&rec),
+    })
+}
+
+/// Rewrites every record's projection from its document, `batch` records per transaction,
+/// logging progress after each batch.
+pub async fn rebuild_projection(store: &DynStore, batch: u32) -> Result<RebuildReport, OpsError> {
+    let total = store.record_count().await?;
+    let mut report = RebuildReport::default();
+    let mut after = None;
+    loop {
+        let rows = store.documents_after(after, batch.max(1)).await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = Some(last.id);
+        report.records += rows.len() as u64;
+        // Loading documents is CPU work: keep it off the runtime's threads.
+        let derived =
+            blocking(move || Ok(rows.iter().map(|r| (r.id, derive(r))).collect::<Vec<_>>()))
+                .await?;
+        let mut rewrites = Vec::with_capacity(derived.len());
+        for (id, outcome) in derived {
+            match outcome {
+                Ok(w) => rewrites.push(w),
+                Err(reason) => {
+                    tracing::error!(record = %id, %reason, "document unreadable; projection left as it is");
+                    report.unreadable.push((id, reason));
+                }
+            }
+        }
+        let landed = store.rewrite_projections(&rewrites).await?;
+        report.rewritten += landed;
+        report.raced += rewrites.len() as u64 - landed;
+        tracing::info!(
+            done = report.records,
+            total,
+            "rebuilding the projection: {}/{total} records",
+            report.records
+        );
+    }
+    Ok(report)
+}
