@@ -4,6 +4,12 @@
 //! rename of the verified partial (atomic on one filesystem) followed by an fsync of the folder,
 //! so a crash leaves either the partial or the complete blob, never half of one visible.
 //!
+//! Several server processes may share one folder (a network filesystem, or processes on one
+//! machine behind a balancer). Every append and publish of a hash holds an exclusive lock on
+//! `<root>/partial/<hash>.lock` (`flock`, released by the kernel if the process dies), so two
+//! processes never interleave the bytes of one upload nor publish while the other appends; a
+//! waiting process then finds the offset moved (or the blob complete) and answers with it.
+//!
 //! Folders are created on demand, so a missing or unwritable folder fails the upload with a
 //! clear error while the rest of the server keeps serving.
 
@@ -12,6 +18,7 @@ use std::{
     io::Read,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use async_trait::async_trait;
@@ -34,7 +41,8 @@ pub struct LocalBlobs {
 }
 
 /// One lock per hash being written, so two devices uploading the same photo at once never
-/// interleave their appends (within one process). Entries are dropped when nobody holds them.
+/// interleave their appends (within one process; [`FolderLock`] keeps processes apart). Entries
+/// are dropped when nobody holds them.
 #[derive(Debug, Default)]
 pub(super) struct HashLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
 
@@ -57,6 +65,51 @@ impl LocalBlobs {
 
     fn partial_path(&self, hash: &BlobHash) -> PathBuf {
         self.root.join("partial").join(hash.as_str())
+    }
+
+    fn lock_path(&self, hash: &BlobHash) -> PathBuf {
+        self.root.join("partial").join(format!("{hash}.lock"))
+    }
+
+    /// Both locks of `hash`: this process's first, so only one task per process polls the file.
+    async fn lock(&self, hash: &BlobHash) -> Result<(HashLock<'_>, FolderLock), BlobError> {
+        let local = self.locks.lock(hash).await;
+        let folder = FolderLock::acquire(self.lock_path(hash)).await?;
+        Ok((local, folder))
+    }
+}
+
+/// An exclusive `flock` on a hash's lock file, shared by every process over the folder.
+#[derive(Debug)]
+struct FolderLock {
+    _file: std::fs::File,
+}
+
+impl FolderLock {
+    /// Polls rather than blocks, so a wait for another process's long chunk holds no thread.
+    async fn acquire(path: PathBuf) -> Result<FolderLock, BlobError> {
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(BlobError::from_io)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(BlobError::from_io)?;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(FolderLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(BlobError::from_io(e)),
+            }
+        }
     }
 }
 
@@ -126,7 +179,7 @@ impl BlobStore for LocalBlobs {
         mut chunk: ChunkStream,
         max: u64,
     ) -> Result<u64, BlobError> {
-        let _lock = self.locks.lock(hash).await;
+        let _locks = self.lock(hash).await?;
         if let Some(n) = len_of(&self.complete_path(hash)).await? {
             return Err(BlobError::OffsetMismatch {
                 server: n,
@@ -207,12 +260,16 @@ impl BlobStore for LocalBlobs {
     }
 
     async fn finish(&self, hash: &BlobHash, length: u64) -> Result<(), BlobError> {
-        let _lock = self.locks.lock(hash).await;
+        let _locks = self.lock(hash).await?;
         let partial = self.partial_path(hash);
         let complete = self.complete_path(hash);
+        // Once the blob is published every later append or finish finds it complete under any
+        // lock, so the lock file can go (a waiter holding the old file sees the blob too).
+        let lock_file = self.lock_path(hash);
         if len_of(&complete).await?.is_some() {
             // Someone else finished the same bytes first; ours are redundant.
             let _ = tokio::fs::remove_file(&partial).await;
+            let _ = tokio::fs::remove_file(&lock_file).await;
             return Ok(());
         }
         let expected = hash.as_str().to_owned();
@@ -234,6 +291,7 @@ impl BlobStore for LocalBlobs {
         .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
         .map_err(BlobError::from_io)?;
         if verified {
+            let _ = tokio::fs::remove_file(&lock_file).await;
             Ok(())
         } else {
             Err(BlobError::HashMismatch)

@@ -5,6 +5,11 @@
 //! that upload only when the hash matches (otherwise it is aborted): an object is either
 //! absent or complete and verified. Then the parts are deleted.
 //!
+//! Processes sharing a bucket have no common lock: each only serialises its own appends. That is
+//! safe because a part is one atomic `put` named by its offset (a racing duplicate replaces it
+//! whole, and the chain of parts skips overlaps), and because the published object is exactly
+//! the bytes that were hashed, completed in one atomic multipart commit only after they verify.
+//!
 //! A chunk is gathered in memory before its `put` (object stores take whole objects), so an
 //! upload in progress costs at most one chunk ([`MAX_CHUNK_BYTES`]) of memory.
 
@@ -104,8 +109,13 @@ impl S3Blobs {
         let mut next = 0;
         let mut parts = Vec::new();
         for (offset, path, size) in found {
-            // A part beyond a gap cannot be used; puts are atomic, so none should exist.
-            if offset != next {
+            // Two processes racing at one offset can leave a part that overlaps the next (the
+            // slower put replaced a longer part with a shorter one): skip it, the chain goes on
+            // from where the kept parts end. A part beyond a gap cannot be used.
+            if offset < next {
+                continue;
+            }
+            if offset > next {
                 break;
             }
             next += size;
@@ -120,6 +130,52 @@ impl S3Blobs {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Streams `parts` through SHA-256 into a multipart upload of the blob and completes it
+    /// only when the bytes are `length` long and hash to `hash`; otherwise aborts it (nothing
+    /// becomes visible) and, on a mismatch, drops the parts so the upload starts over.
+    async fn publish(
+        &self,
+        hash: &BlobHash,
+        length: u64,
+        parts: &[(Path, u64)],
+    ) -> Result<(), BlobError> {
+        let upload = self.store.put_multipart(&Self::complete(hash)).await?;
+        let mut writer = WriteMultipart::new(upload);
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        for (path, _) in parts {
+            let mut stream = match self.store.get(path).await {
+                Ok(got) => got.into_stream(),
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(e.into());
+                }
+            };
+            while let Some(bytes) = stream.next().await {
+                let bytes = match bytes {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = writer.abort().await;
+                        return Err(e.into());
+                    }
+                };
+                hasher.update(&bytes);
+                total += bytes.len() as u64;
+                // Bounded memory: wait while too many parts are in flight.
+                writer.wait_for_capacity(2).await?;
+                writer.put(bytes);
+            }
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        if total != length || hex::encode(digest) != hash.as_str() {
+            let _ = writer.abort().await;
+            self.delete_parts(parts).await;
+            return Err(BlobError::HashMismatch);
+        }
+        writer.finish().await?;
+        Ok(())
     }
 
     async fn delete_parts(&self, parts: &[(Path, u64)]) {
@@ -203,42 +259,15 @@ impl BlobStore for S3Blobs {
             self.delete_parts(&parts).await;
             return Ok(());
         }
-        let upload = self.store.put_multipart(&Self::complete(hash)).await?;
-        let mut writer = WriteMultipart::new(upload);
-        let mut hasher = Sha256::new();
-        let mut total = 0u64;
-        for (path, _) in &parts {
-            let mut stream = match self.store.get(path).await {
-                Ok(got) => got.into_stream(),
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(e.into());
-                }
-            };
-            while let Some(bytes) = stream.next().await {
-                let bytes = match bytes {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let _ = writer.abort().await;
-                        return Err(e.into());
-                    }
-                };
-                hasher.update(&bytes);
-                total += bytes.len() as u64;
-                // Bounded memory: wait while too many parts are in flight.
-                if let Err(e) = writer.wait_for_capacity(2).await {
-                    return Err(e.into());
-                }
-                writer.put(bytes);
+        match self.publish(hash, length, &parts).await {
+            Ok(()) => {}
+            // Another process sharing the bucket published the same bytes and deleted the parts
+            // while this one read them: the blob is there, verified by that process.
+            Err(e) if self.complete_len(hash).await?.is_some() => {
+                tracing::debug!(%hash, error = %e, "another process published the blob first");
             }
+            Err(e) => return Err(e),
         }
-        let digest: [u8; 32] = hasher.finalize().into();
-        if total != length || hex::encode(digest) != hash.as_str() {
-            let _ = writer.abort().await;
-            self.delete_parts(&parts).await;
-            return Err(BlobError::HashMismatch);
-        }
-        writer.finish().await?;
         self.delete_parts(&parts).await;
         Ok(())
     }
