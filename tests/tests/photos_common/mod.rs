@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod png;
+
 use std::time::Duration;
 
 use bukti_core::{
@@ -234,4 +236,44 @@ pub async fn missing(server: &TestServer, token: &str, hashes: &[String]) -> (u1
     server
         .device_post(token, "/blobs/missing", &json!({"hashes": hashes}))
         .await
+}
+
+/// One `PATCH` chunk over raw HTTP/1.1 whose body trickles in `pieces` parts `pause` apart, so
+/// the server is mid-chunk for a while (two uploads of one photo overlap for sure). Returns the
+/// status and JSON of the answer.
+pub async fn slow_patch(
+    url: &str,
+    token: &str,
+    hash: &str,
+    (offset, total): (u64, u64),
+    chunk: &[u8],
+    pieces: usize,
+    pause: Duration,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "PATCH /api/v1/blobs/{hash} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         upload-offset: {offset}\r\nupload-length: {total}\r\n\
+         content-type: application/offset+octet-stream\r\nconnection: close\r\n\
+         content-length: {}\r\n\r\n",
+        chunk.len()
+    );
+    tcp.write_all(head.as_bytes()).await.expect("headers");
+    for piece in chunk.chunks(chunk.len().div_ceil(pieces.max(1)).max(1)) {
+        tcp.write_all(piece).await.expect("body");
+        tcp.flush().await.expect("flush");
+        tokio::time::sleep(pause).await;
+    }
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await.expect("answer");
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
