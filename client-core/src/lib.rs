@@ -8,7 +8,8 @@
 //! - [`ingest`]: applying untrusted Automerge bytes safely (size caps, strict decoding, panics
 //!   contained), used by the server for pushes and by devices for pulls.
 //! - [`history`]: who changed which fields of a record, and when, read from the Automerge history.
-//! - [`protocol`]: the sync wire format (push, pull, registration, errors) and its limits.
+//! - [`protocol`]: the sync wire format (push, pull, enrollment, errors) and its limits.
+//! - [`enrollment`]: one-time enrollment codes, their QR form and the message a phone signs.
 //! - [`unit`]: unit paths (`bali/buleleng/sawan`) and the subtree scope built on them.
 //! - `photo` (feature `photo`, part of `device`): the photo capture pipeline (EXIF, orientation,
 //!   display derivative, thumbnail, hashes).
@@ -18,6 +19,7 @@
 pub mod catalogue;
 #[cfg(feature = "device")]
 pub mod device;
+pub mod enrollment;
 pub mod history;
 pub mod id;
 pub mod ingest;

@@ -124,24 +124,32 @@ pub struct PulledRecord {
     pub doc: Vec<u8>,
 }
 
-/// `POST /api/v1/devices`: a device asks for a credential. Until enrollment codes exist, an HQ
-/// token whose scope covers `unit` authorises the registration.
+/// `POST /api/v1/enroll`: a phone redeems a one-time enrollment code. It sends the Automerge
+/// actor it will write with and a fresh Ed25519 public key, and signs
+/// [`crate::enrollment::signing_message`] with that key to prove it holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RegisterRequest {
-    pub officer: String,
-    pub unit: String,
+pub struct EnrollRequest {
+    pub code: String,
     pub device_name: String,
     /// The Automerge actor id (hex) the device will write with.
     pub actor_id: String,
+    /// Ed25519 public key, 32 bytes as hex.
+    pub public_key: String,
+    /// Ed25519 signature of the signing message, 64 bytes as hex.
+    pub signature: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RegisterResponse {
+pub struct EnrollResponse {
     pub device_id: uuid::Uuid,
     /// Bearer token for every later request. Shown once.
     pub token: String,
     pub unit: String,
+    /// The officer's NRP: the device captures in this name only.
     pub officer: String,
+    pub officer_name: String,
+    /// The device pulls only its officer's own records.
+    pub own_records_only: bool,
 }
 
 /// Largest chunk one `PATCH /api/v1/blobs/{hash}` carries.

@@ -27,10 +27,10 @@ fn kinds_lists_the_catalogue() {
 }
 
 #[test]
-fn an_unregistered_device_is_told_to_register() {
+fn an_unenrolled_device_is_told_to_enroll() {
     let home = tempfile::tempdir().expect("home");
     let out = bukti(home.path()).arg("sync").output().expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bukti register"), "{err}");
+    assert!(err.contains("bukti enroll"), "{err}");
 }

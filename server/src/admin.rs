@@ -6,45 +6,40 @@ use uuid::Uuid;
 
 use crate::{
     auth::{NewPrincipal, PrincipalKind, new_token},
-    store::{DynStore, StoreError},
+    directory::{DirectoryError, Roles},
+    store::DynStore,
 };
 
-/// Roles an HQ token can carry. `reviewer` gives verdicts and registers devices; `viewer` only
-/// reads; `admin` does everything.
-pub const HQ_ROLES: [&str; 3] = ["admin", "reviewer", "viewer"];
-
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error(transparent)]
-    Unit(#[from] bukti_core::unit::InvalidUnitPath),
-    #[error("unknown role {0:?}: use one of admin, reviewer, viewer")]
-    Role(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Creates an HQ token for `name` over `unit`'s subtree and returns it (shown once).
+/// Creates an API token for `name` over `unit`'s subtree with `roles` (comma-separated) and
+/// returns it (shown once). For scripts and first setup; people sign in with their NRP.
 pub async fn create_hq_token(
     store: &DynStore,
     unit: &str,
     name: &str,
-    role: &str,
-) -> Result<String, AdminError> {
+    roles: &str,
+) -> Result<String, DirectoryError> {
     let unit = UnitPath::parse(unit)?;
-    if !HQ_ROLES.contains(&role) {
-        return Err(AdminError::Role(role.to_owned()));
+    let roles = Roles::parse(roles)?;
+    if roles.is_empty() {
+        return Err(DirectoryError::Invalid(
+            "give the token at least one role".into(),
+        ));
     }
+    let name = crate::directory::check_name("a token's holder", name, 100)?;
     let (token, token_hash) = new_token();
     store
         .insert_principal(&NewPrincipal {
             id: Uuid::now_v7(),
             kind: PrincipalKind::Hq,
-            role: role.to_owned(),
-            name: name.to_owned(),
+            roles,
+            name,
             unit,
             officer: None,
             actor_id: None,
             token_hash,
+            person: None,
+            public_key: None,
+            own_records_only: false,
         })
         .await?;
     Ok(token)

@@ -9,7 +9,7 @@ use axum::{
 };
 use bukti_core::protocol::{ErrorBody, UPLOAD_OFFSET_HEADER};
 
-use crate::{blob::BlobError, store::StoreError};
+use crate::{blob::BlobError, directory::DirectoryError, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -37,6 +37,24 @@ pub enum ApiError {
     BlobTooLarge { limit: u64 },
     #[error("{}", blob_message(.0))]
     Blob(#[from] BlobError),
+    #[error(
+        "this device's credential was revoked; what it sent before is kept. Ask your Kapolsek or administrator for a new enrollment code and run `bukti enroll` again"
+    )]
+    Revoked,
+    #[error("too many attempts; wait {retry_after_secs} seconds and try again")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error(transparent)]
+    Directory(DirectoryError),
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            // Store failures keep their own logging and message.
+            DirectoryError::Store(s) => ApiError::Store(s),
+            other => ApiError::Directory(other),
+        }
+    }
 }
 
 impl ApiError {
@@ -66,6 +84,18 @@ impl ApiError {
                     (StatusCode::INTERNAL_SERVER_ERROR, "blob_storage")
                 }
             },
+            ApiError::Revoked => (StatusCode::UNAUTHORIZED, "revoked"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Directory(e) => match e {
+                DirectoryError::UnitExists(_) | DirectoryError::PersonExists(_) => {
+                    (StatusCode::CONFLICT, "exists")
+                }
+                DirectoryError::NoSuchPerson(_) => (StatusCode::NOT_FOUND, "not_found"),
+                DirectoryError::OutsideScope(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                DirectoryError::Code(_) => (StatusCode::FORBIDDEN, "enrollment_refused"),
+                DirectoryError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                _ => (StatusCode::BAD_REQUEST, "bad_request"),
+            },
         }
     }
 }
@@ -93,6 +123,13 @@ impl IntoResponse for ApiError {
             json["offset"] = server.into();
             let header = (UPLOAD_OFFSET_HEADER, server.to_string());
             return (status, [header], Json(json)).into_response();
+        }
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            let header = (
+                axum::http::header::RETRY_AFTER,
+                retry_after_secs.to_string(),
+            );
+            return (status, [header], Json(body)).into_response();
         }
         (status, Json(body)).into_response()
     }

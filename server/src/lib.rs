@@ -7,7 +7,8 @@
 //!
 //! - [`config`]: settings and opening the store they name.
 //! - [`routes`]: the router and its tower layers; [`api`]: one module per resource.
-//! - [`auth`]: bearer tokens → principals (devices, HQ users) bound to a unit subtree.
+//! - [`auth`]: bearer tokens and session cookies → principals bound to a unit subtree.
+//! - [`directory`]: units, people and roles, device enrollment, web sign-in; [`ratelimit`].
 //! - [`ingest`]: the push pipeline; [`projection`]: the columns derived from a document.
 //! - [`store`]: the evidence-store trait with its SQLite and PostgreSQL implementations.
 //! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
@@ -22,11 +23,13 @@ pub mod auth;
 pub mod authz;
 pub mod blob;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod ops;
 pub mod projection;
+pub mod ratelimit;
 pub mod routes;
 pub mod store;
 
@@ -42,6 +45,8 @@ pub struct AppState {
     /// Photo bytes and their limits.
     pub blobs: blob::upload::Blobs,
     pub metrics: metrics::Metrics,
+    /// Limits on sign-in and enrollment attempts.
+    pub limits: std::sync::Arc<ratelimit::Limits>,
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
@@ -55,9 +60,12 @@ pub async fn serve(
         store,
         blobs,
         metrics: metrics::Metrics::install(),
+        limits: std::sync::Arc::default(),
     };
     let app = routes::router(state);
     tracing::info!(addr = %listener.local_addr()?, "bukti-server listening");
+    // Client addresses key the sign-in and enrollment rate limits.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

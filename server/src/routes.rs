@@ -30,7 +30,16 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
-        .route("/devices", post(api::devices::register))
+        .route("/enroll", post(api::enroll::redeem))
+        .route("/enrollments", post(api::enroll::issue))
+        .route("/devices", get(api::devices::list))
+        .route("/devices/{id}/revoke", post(api::devices::revoke))
+        .route("/session", post(api::session::sign_in).delete(api::session::sign_out))
+        .route("/me", get(api::session::me))
+        .route("/people", get(api::people::list_people).post(api::people::add_person))
+        .route("/tokens", post(api::people::create_token))
+        .route("/units", get(api::people::list_units).post(api::people::add_unit))
+        .route("/units/{*path}", axum::routing::patch(api::people::change_unit))
         .route("/sync/push", post(api::sync::push))
         .route("/sync/pull", get(api::sync::pull))
         .route("/records", get(api::records::list))

@@ -9,7 +9,11 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use bukti_core::device::{Device, NoProgress, SyncReport};
-use bukti_server::{Settings, admin, store::DynStore};
+use bukti_server::{
+    Settings, admin,
+    directory::{DirectoryError, service},
+    store::DynStore,
+};
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -17,6 +21,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 pub use bukti_core;
 pub use bukti_server;
 
+pub mod proxy;
 pub mod s3;
 
 /// Which evidence store a test runs on.
@@ -145,6 +150,7 @@ impl TestServer {
 
     async fn start_with(backend: Backend, data: TempDir, settings: Settings) -> TestServer {
         let store = settings.open_store().await.expect("open the store");
+        service::load_demo(&store).await.expect("demo organisation");
         let admin_token = admin::create_hq_token(&store, "bali", "Admin Polda", "admin")
             .await
             .expect("admin token");
@@ -245,21 +251,42 @@ impl TestServer {
             .expect("HQ token")
     }
 
-    /// A new device in a temporary home, registered for `officer` in `unit`.
+    /// A new device in a temporary home, enrolled for `officer` in `unit`.
     pub async fn device(&self, unit: &str, officer: &str) -> TestDevice {
         let home = tempfile::tempdir().expect("device home");
         let device = Device::open(home.path()).await.expect("open device");
+        let code = self.enrollment_code(unit, officer).await;
         device
-            .register(
-                &self.url,
-                &self.admin_token,
-                officer,
-                unit,
-                &format!("HP {officer}"),
-            )
+            .enroll(&self.url, &code, &format!("HP {officer}"))
             .await
-            .expect("register device");
+            .expect("enroll device");
         TestDevice { device, home }
+    }
+
+    /// A one-time enrollment code for `officer` (added as an officer of `unit` if new), issued
+    /// by the operator at the server.
+    pub async fn enrollment_code(&self, unit: &str, officer: &str) -> String {
+        self.officer(unit, officer).await;
+        service::issue_enrollment(&self.store, None, "test operator", officer, false, None)
+            .await
+            .expect("issue an enrollment code")
+            .code
+    }
+
+    /// Adds `nrp` as an officer of `unit`, unless already there.
+    pub async fn officer(&self, unit: &str, nrp: &str) {
+        let input = service::PersonInput {
+            nrp: nrp.to_owned(),
+            name: format!("Officer {nrp}"),
+            rank: "Bripka".into(),
+            unit: unit.to_owned(),
+            roles: vec!["officer".into()],
+            ..Default::default()
+        };
+        match service::add_person(&self.store, None, input).await {
+            Ok(_) | Err(DirectoryError::PersonExists(_)) => {}
+            Err(e) => panic!("add officer {nrp}: {e}"),
+        }
     }
 
     /// An HTTP client for the HQ API with `token`.
@@ -341,17 +368,15 @@ pub struct RawDevice {
 }
 
 impl TestServer {
-    /// Registers a device over HTTP and returns its token and actor, without a device store.
+    /// Enrolls a device over HTTP and returns its token and actor, without a device store.
     pub async fn raw_device(&self, unit: &str, officer: &str) -> RawDevice {
+        let code = self.enrollment_code(unit, officer).await;
         let actor = automerge::ActorId::random();
         let (status, body) = self
-            .hq(&self.admin_token)
-            .post(
-                "/devices",
-                &serde_json::json!({
-                    "officer": officer, "unit": unit, "device_name": "raw",
-                    "actor_id": actor.to_hex_string(),
-                }),
+            .device_post(
+                "",
+                "/enroll",
+                &enroll_request(&code, &actor.to_hex_string()),
             )
             .await;
         assert_eq!(status, 201, "{body}");
@@ -377,6 +402,51 @@ impl TestServer {
         };
         hq.post(path, body).await
     }
+}
+
+/// Over HTTP with an admin's token, as a script would: adds `nrp` as an officer of `unit`
+/// (unless already there) and returns a fresh enrollment code for them.
+pub async fn issue_code_over_http(url: &str, admin_token: &str, unit: &str, nrp: &str) -> String {
+    let http = reqwest::Client::new();
+    let person = serde_json::json!({
+        "nrp": nrp, "name": format!("Officer {nrp}"), "rank": "Bripka", "unit": unit,
+        "roles": ["officer"],
+    });
+    let resp = http
+        .post(format!("{url}/api/v1/people"))
+        .bearer_auth(admin_token)
+        .json(&person)
+        .send()
+        .await
+        .expect("add the officer");
+    let status = resp.status().as_u16();
+    assert!(
+        status == 201 || status == 409,
+        "add officer {nrp}: {status}"
+    );
+    let resp = http
+        .post(format!("{url}/api/v1/enrollments"))
+        .bearer_auth(admin_token)
+        .json(&serde_json::json!({ "officer": nrp }))
+        .send()
+        .await
+        .expect("issue an enrollment code");
+    let (status, body) = status_json(resp).await;
+    assert_eq!(status, 201, "{body}");
+    body["code"].as_str().expect("code").to_owned()
+}
+
+/// A correctly signed `POST /api/v1/enroll` body for `code` and `actor_hex`, with a fresh key.
+pub fn enroll_request(code: &str, actor_hex: &str) -> serde_json::Value {
+    use ed25519_dalek::Signer;
+    let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    let public_key = hex::encode(key.verifying_key().to_bytes());
+    let normalised = bukti_core::enrollment::normalize(code).unwrap_or_else(|_| code.to_owned());
+    let message = bukti_core::enrollment::signing_message(&normalised, actor_hex, &public_key);
+    serde_json::json!({
+        "code": code, "device_name": "raw", "actor_id": actor_hex,
+        "public_key": public_key, "signature": hex::encode(key.sign(&message).to_bytes()),
+    })
 }
 
 /// A valid submitted record for `unit`/`officer`, as its Automerge document.

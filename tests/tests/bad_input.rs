@@ -1,7 +1,6 @@
 //! Hostile and broken input: each gets a clear 4xx JSON error (or a per-record rejection), the
 //! rest of the batch lands, nothing else is touched, and the server keeps serving.
 
-use automerge::ActorId;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use bukti_core::RecordDoc;
 use bukti_tests::{Backend, RawDevice, TestServer, both_stores, changes_b64, sample_record};
@@ -252,12 +251,16 @@ async fn bad_requests_get_clear_errors(backend: Backend) {
     let viewer = server.hq(&server
         .hq_token("bali/buleleng/sawan", "Asesor", "viewer")
         .await);
-    let (s, b) = viewer.post("/devices", &json!({"officer": "87010009", "unit": "bali/buleleng/sawan", "device_name": "x", "actor_id": ActorId::random().to_hex_string()})).await;
+    let (s, b) = viewer
+        .post("/enrollments", &json!({"officer": "87010009"}))
+        .await;
     check(s, &b, 403, "forbidden");
     let sawan_reviewer = server.hq(&server
         .hq_token("bali/buleleng/sawan", "Kanit", "reviewer")
         .await);
-    let (s, b) = sawan_reviewer.post("/devices", &json!({"officer": "87010009", "unit": "bali/buleleng/gerokgak", "device_name": "x", "actor_id": ActorId::random().to_hex_string()})).await;
+    let (s, b) = sawan_reviewer
+        .post("/enrollments", &json!({"officer": "87010009"}))
+        .await;
     check(s, &b, 403, "forbidden");
 
     // Protocol version from the future.

@@ -192,10 +192,11 @@ async fn a_cut_upload_resumes_from_a_copy_of_the_store_sending_only_the_rest(bac
     let proxy = CutProxy::start(server.addr).await;
     let home = tempfile::tempdir().expect("home");
     let mut device = Device::open(home.path()).await.expect("open");
+    let code = server.enrollment_code(UNIT, "87010123").await;
     device
-        .register(&proxy.url, &server.admin_token, "87010123", UNIT, "HP cut")
+        .enroll(&proxy.url, &code, "HP cut")
         .await
-        .expect("register through the proxy");
+        .expect("enroll through the proxy");
     device.set_photo_chunk_bytes(4096);
     let id = device
         .capture_with_photos(capture(), vec![PhotoInput::camera(fixture("scene.jpg"))])

@@ -44,16 +44,11 @@ async fn two_processes_share_one_store(backend: Backend) {
     let d2_via_b = bukti_core::device::Device::open(d2.home.path())
         .await
         .expect("reopen");
+    let code = b.enrollment_code("bali/buleleng/seririt", "87030002").await;
     d2_via_b
-        .register_again(
-            &b.url,
-            &b.admin_token,
-            "87030002",
-            "bali/buleleng/seririt",
-            "HP B",
-        )
+        .enroll_again(&b.url, &code, "HP B")
         .await
-        .expect("register with B");
+        .expect("enroll with B");
     d2_via_b.sync(&NoProgress).await.expect("sync via B");
 
     // Both edit the same record over and over, pushing through different processes at once.

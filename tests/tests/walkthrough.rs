@@ -1,7 +1,8 @@
 //! The README walk-through, run with the real binaries as a new user would: start
-//! `bukti-server` on its embedded default, make an HQ token, register a device with `bukti`,
-//! capture while the server is down, sync when it is back, query and review from HQ, see the
-//! review arrive on the device, and stop the server gracefully.
+//! `bukti-server` on its embedded default, load the demo organisation, add an officer and a
+//! reviewer, enroll the officer's device with a one-time code, capture while the server is down,
+//! sync when it is back, sign in as the reviewer to query and review, see the review arrive on the
+//! device, and stop the server gracefully.
 
 use std::{
     net::TcpListener,
@@ -119,34 +120,85 @@ async fn readme_walkthrough_with_real_binaries() {
     let url = format!("http://127.0.0.1:{port}");
 
     let server = Server::start(&data, port);
-    let out = run(Command::new(binary("bukti-server"))
-        .args([
-            "token",
-            "create",
-            "--unit",
-            "bali/buleleng",
-            "--name",
-            "Kasat Binmas",
-            "--data",
-        ])
-        .arg(&data));
-    let token = String::from_utf8(out.stdout)
+    let admin = |args: &[&str]| {
+        let mut c = Command::new(binary("bukti-server"));
+        c.args(args).arg("--data").arg(&data);
+        c
+    };
+    run(&mut admin(&["unit", "demo"]));
+    run(&mut admin(&[
+        "person",
+        "add",
+        "--nrp",
+        "87010123",
+        "--name",
+        "Putu Arta",
+        "--rank",
+        "Bripka",
+        "--unit",
+        "bali/buleleng/sawan",
+        "--role",
+        "officer",
+    ]));
+    let mut reviewer = admin(&[
+        "person",
+        "add",
+        "--nrp",
+        "85030001",
+        "--name",
+        "Kasat Binmas",
+        "--rank",
+        "AKP",
+        "--unit",
+        "bali/buleleng",
+        "--role",
+        "reviewer",
+        "--password-stdin",
+    ]);
+    let mut child = reviewer
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("person add");
+    std::io::Write::write_all(
+        child.stdin.as_mut().expect("stdin"),
+        b"binmas-buleleng-2026\n",
+    )
+    .expect("password");
+    let out = child.wait_with_output().expect("person add");
+    assert!(out.status.success(), "{out:?}");
+
+    // The Kapolsek (here the operator) issues a one-time code for the officer's phone.
+    let qr = work.path().join("enroll-87010123.png");
+    let out = run(admin(&[
+        "enroll",
+        "issue",
+        "--officer",
+        "87010123",
+        "--server-url",
+        &url,
+    ])
+    .arg("--qr")
+    .arg(&qr));
+    let code = String::from_utf8(out.stdout)
         .expect("utf-8")
         .trim()
         .to_owned();
-    assert!(token.starts_with("bkt_"), "{token}");
+    assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {code}");
+    let png = std::fs::read(&qr).expect("QR code written");
+    assert_eq!(&png[..4], b"\x89PNG", "a PNG");
 
-    run(bukti(&home).args([
-        "register",
-        "--server",
-        &url,
-        "--token",
-        &token,
-        "--officer",
-        "87010123",
-        "--unit",
-        "bali/buleleng/sawan",
-    ]));
+    run(bukti(&home).args(["enroll", "--server", &url, "--code", &code]));
+    let reused = bukti(&home)
+        .args(["enroll", "--force", "--server", &url, "--code", &code])
+        .output()
+        .expect("enroll again");
+    assert!(!reused.status.success(), "a code enrolls one device only");
+    assert!(
+        String::from_utf8_lossy(&reused.stderr).contains("already been used"),
+        "{reused:?}"
+    );
 
     // Out of signal: the server is unreachable while the officer captures.
     server.stop();
@@ -196,26 +248,44 @@ async fn readme_walkthrough_with_real_binaries() {
     let status = stdout_json(&run(bukti(&home).args(["status", "--json"])));
     assert_eq!(status["waiting"], 0, "{status}");
 
-    // HQ finds it and reviews it.
+    // HQ finds it and reviews it: the Kasat signs in with NRP and password.
     let http = reqwest::Client::new();
-    let page: Value = http
-        .get(format!(
-            "{url}/api/v1/records?unit=bali/buleleng/sawan&lke_area=MP"
-        ))
-        .bearer_auth(&token)
+    let resp = http
+        .post(format!("{url}/api/v1/session"))
+        .json(&json!({"nrp": "85030001", "password": "binmas-buleleng-2026"}))
         .send()
         .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+        .expect("sign in");
+    assert_eq!(resp.status(), 200);
+    let set_cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict"] {
+        assert!(set_cookie.contains(attr), "{set_cookie}");
+    }
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .to_owned();
+    let me: Value = resp.json().await.expect("json");
+    let csrf = me["csrf_token"].as_str().expect("csrf token").to_owned();
+    let hq = |req: reqwest::RequestBuilder| req.header("cookie", &cookie);
+    let page: Value = hq(http.get(format!(
+        "{url}/api/v1/records?unit=bali/buleleng/sawan&lke_area=MP"
+    )))
+    .send()
+    .await
+    .expect("list")
+    .json()
+    .await
+    .expect("json");
     assert_eq!(page["records"][0]["id"], id.as_str(), "{page}");
     assert_eq!(page["records"][0]["place"], "Balai Desa Sudaji");
 
     // The photo's display copy arrived and HQ can see it.
-    let view: Value = http
-        .get(format!("{url}/api/v1/records/{id}"))
-        .bearer_auth(&token)
+    let view: Value = hq(http.get(format!("{url}/api/v1/records/{id}")))
         .send()
         .await
         .expect("record")
@@ -230,9 +300,7 @@ async fn readme_walkthrough_with_real_binaries() {
         .and_then(|p| p["derivative"]["hash"].as_str())
         .expect("derivative hash")
         .to_owned();
-    let resp = http
-        .get(format!("{url}/api/v1/blobs/{derivative}"))
-        .bearer_auth(&token)
+    let resp = hq(http.get(format!("{url}/api/v1/blobs/{derivative}")))
         .send()
         .await
         .expect("photo");
@@ -240,10 +308,20 @@ async fn readme_walkthrough_with_real_binaries() {
     assert_eq!(resp.headers()["content-type"], "image/jpeg");
     let bytes = resp.bytes().await.expect("bytes");
     assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
-    let resp = http
-        .post(format!("{url}/api/v1/records/{id}/review"))
-        .bearer_auth(&token)
-        .json(&json!({"verdict": "valid", "comment": "Dokumentasi lengkap"}))
+    let review = json!({"verdict": "valid", "comment": "Dokumentasi lengkap"});
+    let forged = hq(http.post(format!("{url}/api/v1/records/{id}/review")))
+        .json(&review)
+        .send()
+        .await
+        .expect("review without the CSRF token");
+    assert_eq!(
+        forged.status(),
+        403,
+        "a cookie alone cannot change anything"
+    );
+    let resp = hq(http.post(format!("{url}/api/v1/records/{id}/review")))
+        .header("x-csrf-token", &csrf)
+        .json(&review)
         .send()
         .await
         .expect("review");

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 
 use super::DeviceError;
 use crate::protocol::{
-    ErrorBody, MissingBlobsRequest, MissingBlobsResponse, OffsetMismatch, PROTOCOL_HEADER,
-    PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, RegisterRequest, RegisterResponse,
+    EnrollRequest, EnrollResponse, ErrorBody, MissingBlobsRequest, MissingBlobsResponse,
+    OffsetMismatch, PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse,
     RequestedBlobs, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, UploadResponse,
 };
 
@@ -112,13 +112,13 @@ impl SyncClient {
         })
     }
 
-    /// Not retried: a registration whose answer was lost may have created a device, and a
-    /// second one would leave an orphan credential; the officer simply registers again.
-    pub(crate) async fn register(
+    /// Not retried: a code is spent by the first request that reaches the server, so a lost
+    /// answer means asking for a new code rather than silently retrying into "already used".
+    pub(crate) async fn enroll(
         &self,
-        request: &RegisterRequest,
-    ) -> Result<RegisterResponse, DeviceError> {
-        let url = format!("{}/api/v1/devices", self.base);
+        request: &EnrollRequest,
+    ) -> Result<EnrollResponse, DeviceError> {
+        let url = format!("{}/api/v1/enroll", self.base);
         self.send(self.http.post(url).json(request)).await
     }
 

@@ -10,13 +10,13 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
     #[error(
-        "this device is not registered: run `bukti register --server URL --token HQ_TOKEN \
-         --officer NRP --unit UNIT` first"
+        "this device is not enrolled: run `bukti enroll --server URL --code CODE` with the \
+         code from your Kapolsek or administrator first"
     )]
     NotRegistered,
     #[error(
-        "this device is already registered with {server} (officer {officer}, unit {unit}); \
-         add --force to replace that registration"
+        "this device is already enrolled with {server} (officer {officer}, unit {unit}); \
+         add --force to replace that enrollment"
     )]
     AlreadyRegistered {
         server: String,
@@ -93,8 +93,9 @@ pub enum DeviceError {
 fn server_hint(code: &str) -> &'static str {
     match code {
         "unauthorized" => {
-            " (the device token is unknown or revoked: register again with `bukti register --force`)"
+            " (the device credential is unknown: enroll again with a new code and `bukti enroll --force`)"
         }
+        "revoked" => " (enroll again with a new code and `bukti enroll --force`)",
         "protocol_version" => " (update the bukti app)",
         _ => "",
     }

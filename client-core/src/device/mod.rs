@@ -46,9 +46,8 @@ use crate::{
     catalogue::Catalogue,
     ingest,
     photo::PipelineOptions,
-    protocol::{DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_RECORDS, RegisterRequest},
+    protocol::{DEFAULT_PULL_LIMIT, EnrollRequest, MAX_PULL_LIMIT, MAX_PUSH_RECORDS},
     record::{self, Problem, Record},
-    unit::UnitPath,
 };
 
 /// File name of the store inside the device's home directory.
@@ -131,14 +130,13 @@ impl Device {
         self.store.close().await;
     }
 
-    /// Registers this device with a server, using an HQ token whose unit covers `unit`. Refuses
-    /// when the device already holds a credential; see [`Device::register_again`].
-    pub async fn register(
+    /// Enrolls this device with a server using a one-time enrollment code from the officer's
+    /// Kapolsek or administrator. Refuses when the device already holds a credential; see
+    /// [`Device::enroll_again`].
+    pub async fn enroll(
         &self,
         server_url: &str,
-        hq_token: &str,
-        officer: &str,
-        unit: &str,
+        code: &str,
         device_name: &str,
     ) -> Result<Registration, DeviceError> {
         if let Some(existing) = self.registration().await? {
@@ -148,22 +146,20 @@ impl Device {
                 unit: existing.unit,
             });
         }
-        self.register_again(server_url, hq_token, officer, unit, device_name)
-            .await
+        self.enroll_again(server_url, code, device_name).await
     }
 
-    /// Registers even if the device already holds a credential (a revoked token, a new server,
+    /// Enrolls even if the device already holds a credential (a revoked one, a new server,
     /// another officer), keeping the device's Automerge actor. Every record is queued again,
     /// since the (new) server may lack them.
-    pub async fn register_again(
+    pub async fn enroll_again(
         &self,
         server_url: &str,
-        hq_token: &str,
-        officer: &str,
-        unit: &str,
+        code: &str,
         device_name: &str,
     ) -> Result<Registration, DeviceError> {
-        UnitPath::parse(unit).map_err(|e| DeviceError::Usage(e.to_string()))?;
+        let code =
+            crate::enrollment::normalize(code).map_err(|e| DeviceError::Usage(e.to_string()))?;
         let server_url = server_url.trim_end_matches('/');
         if !(server_url.starts_with("https://") || server_url.starts_with("http://")) {
             return Err(DeviceError::Usage(format!(
@@ -171,8 +167,8 @@ impl Device {
                  (or http://HOST:PORT on a trusted local network)"
             )));
         }
-        // A device keeps its actor across registrations: edits made before re-registering (and
-        // not yet pushed) were written with it, and the server accepts only the registered
+        // A device keeps its actor across enrollments: edits made before enrolling again (and
+        // not yet pushed) were written with it, and the server accepts only the enrolled
         // actor's changes.
         let actor = match self.store.meta(key::ACTOR_ID).await? {
             Some(hex) => ActorId::from(hex::decode(&hex).map_err(|_| {
@@ -180,15 +176,21 @@ impl Device {
             })?),
             None => ActorId::random(),
         };
-        let request = RegisterRequest {
-            officer: officer.to_owned(),
-            unit: unit.to_owned(),
+        // A fresh key per enrollment: a revoked device's old key proves nothing any more.
+        let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+        let public_key = hex::encode(key.verifying_key().to_bytes());
+        let actor_id = actor.to_hex_string();
+        let message = crate::enrollment::signing_message(&code, &actor_id, &public_key);
+        let signature = ed25519_dalek::Signer::sign(&key, &message);
+        let request = EnrollRequest {
+            code,
             device_name: device_name.to_owned(),
-            actor_id: actor.to_hex_string(),
+            actor_id,
+            public_key,
+            signature: hex::encode(signature.to_bytes()),
         };
-        let answer = SyncClient::new(server_url, hq_token)?
-            .register(&request)
-            .await?;
+        let answer = SyncClient::new(server_url, "")?.enroll(&request).await?;
+        let signing_key = hex::encode(key.to_bytes());
         let registration = Registration {
             server_url: server_url.to_owned(),
             device_id: answer.device_id,
@@ -207,6 +209,7 @@ impl Device {
             (key::ACTOR_ID, registration.actor_id.as_str()),
             (key::OFFICER, registration.officer.as_str()),
             (key::UNIT, registration.unit.as_str()),
+            (key::SIGNING_KEY, signing_key.as_str()),
         ] {
             tx.set_meta(k, v).await?;
         }
@@ -215,7 +218,7 @@ impl Device {
         Ok(registration)
     }
 
-    /// The registration, or `None` before `register`.
+    /// The enrollment, or `None` before [`Device::enroll`].
     pub async fn registration(&self) -> Result<Option<Registration>, DeviceError> {
         Ok(self.credentials().await?.map(|c| c.registration))
     }

@@ -120,7 +120,7 @@ pub struct Registration {
 /// What a device holds and what it has not yet synced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceStatus {
-    /// `None` until `bukti register`.
+    /// `None` until `bukti enroll`.
     pub registration: Option<Registration>,
     pub records_total: u64,
     /// Records with changes the server has not acknowledged (not counting held ones).

@@ -110,7 +110,7 @@ async fn capturing_needs_a_registration() {
     let d = Device::open(home.path()).await.expect("open");
     let err = d.capture(capture()).await.expect_err("unregistered");
     assert!(matches!(err, DeviceError::NotRegistered), "{err}");
-    assert!(err.to_string().contains("bukti register"), "{err}");
+    assert!(err.to_string().contains("bukti enroll"), "{err}");
 }
 
 #[tokio::test]

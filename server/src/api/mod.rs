@@ -4,8 +4,11 @@
 pub mod audit;
 pub mod blobs;
 pub mod devices;
+pub mod enroll;
 pub mod health;
+pub mod people;
 pub mod records;
+pub mod session;
 pub mod sync;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

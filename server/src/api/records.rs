@@ -20,6 +20,7 @@ use crate::{
     audit::AuditEvent,
     auth::{Hq, Principal},
     blob::upload::{PhotoView, photo_views},
+    directory::Permission,
     error::{ApiError, ApiResult},
     projection::Projection,
     store::{ListFilter, Page, RecordSummary, RecordWrite, WriteOutcome},
@@ -134,9 +135,10 @@ pub async fn review(
 ) -> ApiResult<Json<Record>> {
     let id = record_id(&raw_id)?;
     let Json(req) = body?;
-    if hq.role == "viewer" {
-        return Err(ApiError::Forbidden("viewers cannot review records".into()));
+    if req.verdict.is_some() {
+        hq.require(Permission::GiveVerdict, "giving verdicts")?;
     }
+    hq.require(Permission::Comment, "reviewing records")?;
     let comment = req.comment.map(|c| c.trim().to_owned());
     if req.verdict.is_none() && comment.is_none() {
         return Err(ApiError::BadRequest(

@@ -83,7 +83,15 @@ pub async fn pull(
         .limit
         .unwrap_or(DEFAULT_PULL_LIMIT)
         .clamp(1, MAX_PULL_LIMIT);
-    let mut items = state.store.feed(&device.unit, q.since, limit + 1).await?;
+    // A device enrolled for its officer's own records sees nothing of its colleagues'.
+    let own = device
+        .own_records_only
+        .then_some(device.officer.as_deref())
+        .flatten();
+    let mut items = state
+        .store
+        .feed(&device.unit, own, q.since, limit + 1)
+        .await?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let cursor = items.last().map_or(q.since, |i| i.seq);

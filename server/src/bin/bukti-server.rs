@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use bukti_server::{
-    Settings, admin,
+    Settings, admin, directory,
     config::{BlobSettings, S3Settings},
 };
 use clap::{Args, Parser, Subcommand};
@@ -107,6 +107,18 @@ enum Command {
         #[arg(long, default_value_t = bukti_server::ops::rebuild::DEFAULT_BATCH)]
         batch: u32,
     },
+    /// The unit tree: load the demo organisation, add, rename, move, list.
+    #[command(subcommand)]
+    Unit(directory::cli::UnitCommand),
+    /// People and their roles; web sign-in passwords.
+    #[command(subcommand)]
+    Person(directory::cli::PersonCommand),
+    /// One-time enrollment codes for officers' devices (also as QR codes).
+    #[command(subcommand)]
+    Enroll(directory::cli::EnrollCommand),
+    /// Enrolled devices: list, revoke.
+    #[command(subcommand)]
+    Device(directory::cli::DeviceCommand),
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -122,7 +134,7 @@ enum TokenCommand {
         /// Who holds the token; appears in audit trails and review history.
         #[arg(long)]
         name: String,
-        /// admin, reviewer (gives verdicts, registers devices) or viewer (read-only).
+        /// Roles, comma-separated: admin, approver, reviewer, operator or viewer.
         #[arg(long, default_value = "reviewer")]
         role: String,
     },
@@ -194,6 +206,10 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Unit(cmd) => directory::cli::unit(&store, cmd).await?,
+        Command::Person(cmd) => directory::cli::person(&store, cmd).await?,
+        Command::Enroll(cmd) => directory::cli::enroll(&store, cmd).await?,
+        Command::Device(cmd) => directory::cli::device(&store, cmd).await?,
         Command::Token(TokenCommand::Create { unit, name, role }) => {
             let token = admin::create_hq_token(&store, &unit, &name, &role).await?;
             println!("{token}");

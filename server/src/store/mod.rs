@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod maintenance;
+pub mod directory;
 pub mod photos;
 pub mod postgres;
 pub mod query;
@@ -22,10 +23,7 @@ use serde::Serialize;
 
 pub use query::ListFilter;
 
-use crate::{
-    auth::{NewPrincipal, Principal},
-    projection::Projection,
-};
+use crate::projection::Projection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -111,6 +109,7 @@ pub struct Page {
 #[async_trait]
 pub trait EvidenceStore:
     photos::PhotoIndex
+    + directory::Directory
     + maintenance::Maintenance
     + audit::AuditLog
     + Send
@@ -121,11 +120,6 @@ pub trait EvidenceStore:
     /// Answers when the database does.
     async fn health(&self) -> Result<(), StoreError>;
 
-    async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), StoreError>;
-
-    /// The principal holding a token with this SHA-256, revoked or not.
-    async fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError>;
-
     /// The stored documents of those `ids` that exist.
     async fn load_documents(
         &self,
@@ -135,10 +129,12 @@ pub trait EvidenceStore:
     /// Writes a batch in one transaction; each write either lands whole or reports a conflict.
     async fn write_records(&self, writes: &[RecordWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
 
-    /// Records in `scope` whose feed position is after `since`, oldest first, at most `limit`.
+    /// Records in `scope` (and of `officer`, when given) whose feed position is after `since`,
+    /// oldest first, at most `limit`.
     async fn feed(
         &self,
         scope: &UnitPath,
+        officer: Option<&str>,
         since: i64,
         limit: u32,
     ) -> Result<Vec<FeedItem>, StoreError>;

@@ -17,7 +17,6 @@ use super::{
     query::{self, Dialect},
     rows::{self, bind_all},
 };
-use crate::auth::{NewPrincipal, Principal};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-postgres");
 
@@ -67,36 +66,6 @@ impl EvidenceStore for PgStore {
     async fn health(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await?;
         Ok(())
-    }
-
-    async fn insert_principal(&self, p: &NewPrincipal) -> Result<(), StoreError> {
-        sqlx::query(
-            "insert into principal (principal_id, kind, role, name, unit, officer, actor_id, token_hash, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(p.id.to_string())
-        .bind(p.kind.as_str())
-        .bind(&p.role)
-        .bind(&p.name)
-        .bind(p.unit.as_str())
-        .bind(&p.officer)
-        .bind(&p.actor_id)
-        .bind(&p.token_hash)
-        .bind(jiff::Timestamp::now().as_millisecond())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
-        let row = sqlx::query(
-            "select principal_id, kind, role, name, unit, officer, actor_id, revoked_at \
-             from principal where token_hash = $1",
-        )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| rows::principal(&r)).transpose()
     }
 
     async fn load_documents(
@@ -234,10 +203,11 @@ impl EvidenceStore for PgStore {
     async fn feed(
         &self,
         scope: &UnitPath,
+        officer: Option<&str>,
         since: i64,
         limit: u32,
     ) -> Result<Vec<FeedItem>, StoreError> {
-        let sql = query::feed(Dialect::Postgres, scope, since, limit);
+        let sql = query::feed(Dialect::Postgres, scope, officer, since, limit);
         bind_all(&sql)
             .fetch_all(&self.pool)
             .await?

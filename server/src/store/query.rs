@@ -216,7 +216,13 @@ fn parse_cursor(cursor: &str) -> Result<(i64, String), FilterError> {
 }
 
 /// The change feed query: documents of `scope` after `since`, oldest first.
-pub fn feed(dialect: Dialect, scope: &UnitPath, since: i64, limit: u32) -> Sql {
+pub fn feed(
+    dialect: Dialect,
+    scope: &UnitPath,
+    officer: Option<&str>,
+    since: i64,
+    limit: u32,
+) -> Sql {
     let mut b = Builder::new(dialect);
     b.sql(
         "select r.record_id, r.feed_seq, r.heads, d.doc from record r \
@@ -224,8 +230,11 @@ pub fn feed(dialect: Dialect, scope: &UnitPath, since: i64, limit: u32) -> Sql {
     )
     .int(since)
     .sql(" and ")
-    .scope(scope)
-    .sql(" order by r.feed_seq limit ")
+    .scope(scope);
+    if let Some(officer) = officer {
+        b.sql(" and r.officer = ").text(officer);
+    }
+    b.sql(" order by r.feed_seq limit ")
     .int(i64::from(limit));
     b.finish()
 }

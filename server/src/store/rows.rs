@@ -74,13 +74,21 @@ pub fn principal(r: &impl StoreRow) -> Result<Principal, StoreError> {
             .map_err(|_| StoreError::Corrupt(format!("principal id {id:?}")))?,
         kind: PrincipalKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind:?}")))?,
-        role: r.text("role")?,
+        roles: crate::directory::Roles::parse(&r.text("role")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         name: r.text("name")?,
         unit: bukti_core::unit::UnitPath::parse(&unit)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         officer: r.opt_text("officer")?,
         actor_id: r.opt_text("actor_id")?,
         revoked: r.opt_int("revoked_at")?.is_some(),
+        person: r
+            .opt_text("person_id")?
+            .map(|p| Uuid::parse_str(&p).map_err(|_| StoreError::Corrupt(format!("person {p:?}"))))
+            .transpose()?,
+        own_records_only: r.int("own_records_only")? != 0,
+        access_until: r.opt_int("access_until")?,
+        disabled: r.opt_int("disabled_at")?.is_some(),
     })
 }
 

@@ -18,7 +18,6 @@ use super::{
     query::{self, Dialect},
     rows::{self, bind_all},
 };
-use crate::auth::{NewPrincipal, Principal};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
 
@@ -60,36 +59,6 @@ impl EvidenceStore for SqliteStore {
     async fn health(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.reader).await?;
         Ok(())
-    }
-
-    async fn insert_principal(&self, p: &NewPrincipal) -> Result<(), StoreError> {
-        sqlx::query(
-            "insert into principal (principal_id, kind, role, name, unit, officer, actor_id, token_hash, created_at) \
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(p.id.to_string())
-        .bind(p.kind.as_str())
-        .bind(&p.role)
-        .bind(&p.name)
-        .bind(p.unit.as_str())
-        .bind(&p.officer)
-        .bind(&p.actor_id)
-        .bind(&p.token_hash)
-        .bind(jiff::Timestamp::now().as_millisecond())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError> {
-        let row = sqlx::query(
-            "select principal_id, kind, role, name, unit, officer, actor_id, revoked_at \
-             from principal where token_hash = ?",
-        )
-        .bind(hash)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|r| rows::principal(&r)).transpose()
     }
 
     async fn load_documents(
@@ -196,10 +165,11 @@ impl EvidenceStore for SqliteStore {
     async fn feed(
         &self,
         scope: &UnitPath,
+        officer: Option<&str>,
         since: i64,
         limit: u32,
     ) -> Result<Vec<FeedItem>, StoreError> {
-        let sql = query::feed(Dialect::Sqlite, scope, since, limit);
+        let sql = query::feed(Dialect::Sqlite, scope, officer, since, limit);
         bind_all(&sql)
             .fetch_all(&self.reader)
             .await?

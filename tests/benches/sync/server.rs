@@ -113,6 +113,14 @@ impl StoreSpec {
 
     /// `bukti-server token create` over this store; returns the printed token.
     pub fn token(&self, exe: &Path, unit: &str) -> String {
+        let demo = Command::new(exe)
+            .args(["unit", "demo"])
+            .args(self.args())
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .output()
+            .expect("run bukti-server unit demo");
+        assert!(demo.status.success(), "unit demo failed: {demo:?}");
         let out = Command::new(exe)
             .args([
                 "token", "create", "--unit", unit, "--name", "bench", "--role", "admin",

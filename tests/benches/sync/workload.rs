@@ -11,6 +11,7 @@ use bukti_core::{
     protocol::{PushRecord, PushRequest, PushResponse, PushResult},
     record::Location,
 };
+use bukti_tests::{enroll_request, issue_code_over_http};
 use jiff::{SignedDuration, Timestamp};
 use tempfile::TempDir;
 
@@ -158,10 +159,11 @@ pub async fn devices(
             let unit = format!("{POLRES}/{}", POLSEK[d % POLSEK.len()]);
             let officer = format!("8{:07}", first + d as u64);
             let name = format!("HP {officer}");
+            let code = issue_code_over_http(&url, &token, &unit, &officer).await;
             device
-                .register(&url, &token, &officer, &unit, &name)
+                .enroll(&url, &code, &name)
                 .await
-                .expect("register device");
+                .expect("enroll device");
             let base = (first + d as u64) * 1_000_000;
             for i in 0..records as u64 {
                 device.capture(capture(base + i)).await.expect("capture");
@@ -185,10 +187,11 @@ pub async fn devices(
 pub async fn polres_device(url: &str, token: &str) -> (Device, TempDir) {
     let home = tempfile::tempdir().expect("device home");
     let device = Device::open(home.path()).await.expect("open device");
+    let code = issue_code_over_http(url, token, POLRES, "87999999").await;
     device
-        .register(url, token, "87999999", POLRES, "HP Kasat Binmas")
+        .enroll(url, &code, "HP Kasat Binmas")
         .await
-        .expect("register the pulling device");
+        .expect("enroll the pulling device");
     (device, home)
 }
 
@@ -265,17 +268,24 @@ impl Preload {
         let http = reqwest::Client::new();
         let mut tokens = Vec::new();
         for (actor, unit, officer) in &self.actors {
-            let body = serde_json::json!({
-                "officer": officer, "unit": unit, "device_name": "preload",
-                "actor_id": actor.to_hex_string(),
+            let polres = serde_json::json!({
+                "path": unit, "name": format!("Polres {unit}"), "kind": "polres",
             });
-            let resp = http
-                .post(format!("{url}/api/v1/devices"))
+            let added = http
+                .post(format!("{url}/api/v1/units"))
                 .bearer_auth(bali_token)
-                .json(&body)
+                .json(&polres)
                 .send()
                 .await
-                .expect("register a preload device");
+                .expect("add a preload Polres");
+            assert!(matches!(added.status().as_u16(), 201 | 409), "{added:?}");
+            let code = issue_code_over_http(url, bali_token, unit, officer).await;
+            let resp = http
+                .post(format!("{url}/api/v1/enroll"))
+                .json(&enroll_request(&code, &actor.to_hex_string()))
+                .send()
+                .await
+                .expect("enroll a preload device");
             let v: serde_json::Value = resp.json().await.expect("registration answer");
             tokens.push(v["token"].as_str().expect("device token").to_owned());
         }

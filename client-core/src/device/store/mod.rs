@@ -38,6 +38,8 @@ pub(crate) mod key {
     pub const ACTOR_ID: &str = "actor_id";
     pub const OFFICER: &str = "officer";
     pub const UNIT: &str = "unit";
+    /// The Ed25519 secret key made at enrollment (hex); its public half is on the server.
+    pub const SIGNING_KEY: &str = "signing_key";
     pub const PULL_CURSOR: &str = "pull_cursor";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     /// Days an original photo stays on the device after capture (unless HQ asked for it).

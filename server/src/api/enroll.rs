@@ -1,0 +1,106 @@
+//! Enrollment over HTTP: an approver or admin issues a one-time code for an officer (with its QR
+//! code), and a phone redeems it. Redeeming needs no credential, only the code, so it is
+//! rate-limited per client address.
+
+use std::{net::SocketAddr, time::Instant};
+
+use axum::{
+    Json,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode, header::HOST},
+};
+use bukti_core::protocol::{EnrollRequest, EnrollResponse};
+use serde::{Deserialize, Serialize};
+
+use super::Body;
+use crate::{
+    AppState,
+    auth::Hq,
+    directory::{
+        DirectoryError, Permission, qr,
+        service::{self, IssuedCode},
+    },
+    error::{ApiError, ApiResult},
+};
+
+#[derive(Debug, Deserialize)]
+pub struct IssueRequest {
+    /// The officer's NRP.
+    officer: String,
+    #[serde(default)]
+    own_records_only: bool,
+    ttl_minutes: Option<i64>,
+    /// The address phones reach this server at, for the QR code [default: from the Host header].
+    server_url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IssueResponse {
+    #[serde(flatten)]
+    issued: IssuedCode,
+    qr_text: String,
+    qr_svg: String,
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    Hq(hq): Hq,
+    headers: HeaderMap,
+    body: Body<IssueRequest>,
+) -> ApiResult<(StatusCode, Json<IssueResponse>)> {
+    let Json(req) = body?;
+    hq.require(Permission::IssueEnrollment, "issuing enrollment codes")?;
+    let issued = service::issue_enrollment(
+        &state.store,
+        Some(&hq.unit),
+        &hq.name,
+        &req.officer,
+        req.own_records_only,
+        req.ttl_minutes,
+    )
+    .await?;
+    let server_url = req.server_url.unwrap_or_else(|| {
+        let host = headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    });
+    let qr_text = issued.qr_text(&server_url);
+    let qr_svg = qr::svg(&qr_text)?;
+    tracing::info!(officer = %issued.officer, by = %hq.name, "enrollment code issued");
+    Ok((
+        StatusCode::CREATED,
+        Json(IssueResponse {
+            issued,
+            qr_text,
+            qr_svg,
+        }),
+    ))
+}
+
+pub async fn redeem(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Body<EnrollRequest>,
+) -> ApiResult<(StatusCode, Json<EnrollResponse>)> {
+    let limiter = &state.limits.enroll_per_address;
+    let address = addr.ip().to_string();
+    limiter
+        .check(&address, Instant::now())
+        .map_err(|wait| ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        })?;
+    let Json(req) = body?;
+    let enrolled = match service::enroll(&state.store, &req).await {
+        Ok(e) => e,
+        Err(DirectoryError::Store(e)) => return Err(e.into()),
+        Err(refused) => {
+            limiter.fail(&address, Instant::now());
+            tracing::warn!(from = %address, reason = %refused, "enrollment refused");
+            return Err(refused.into());
+        }
+    };
+    tracing::info!(device = %enrolled.device_id, officer = %enrolled.officer, unit = %enrolled.unit, "device enrolled");
+    Ok((StatusCode::CREATED, Json(enrolled)))
+}

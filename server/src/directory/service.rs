@@ -1,0 +1,420 @@
+//! The directory's operations, shared by the HTTP handlers and the `bukti-server` commands. Each
+//! takes the caller's scope: `None` is the operator at the server's command line, who may do
+//! anything; `Some(unit)` is a signed-in admin or approver, who acts only inside their subtree.
+//! Outside it, units and people answer as if they did not exist.
+
+use bukti_core::{
+    enrollment,
+    protocol::{EnrollRequest, EnrollResponse},
+    unit::UnitPath,
+};
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use rand::Rng;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    CodeRefusal, DirectoryError, NewEnrollment, Person, Role, Roles, Unit, UnitKind, check_name,
+    check_nrp, demo::DEMO_UNITS, parent_of, password,
+};
+use crate::{
+    auth::{hash_token, new_token, random_secret},
+    store::{
+        DynStore,
+        directory::{Enrolled, EnrollingDevice},
+    },
+};
+
+/// How long an enrollment code stays good unless the issuer says otherwise.
+pub const DEFAULT_CODE_TTL_MINUTES: i64 = 24 * 60;
+/// How long a web session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+fn in_scope(scope: Option<&UnitPath>, unit: &UnitPath) -> bool {
+    scope.is_none_or(|s| s.contains(unit))
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Loads the demo organisation; returns how many units were new.
+pub async fn load_demo(store: &DynStore) -> Result<usize, DirectoryError> {
+    let mut added = 0;
+    for (path, name, kind) in DEMO_UNITS {
+        let path = UnitPath::parse(path)?;
+        let unit = Unit {
+            parent: parent_of(&path),
+            path,
+            name: (*name).to_owned(),
+            kind: *kind,
+        };
+        if store.insert_unit(&unit).await? {
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// The unit at `path` if the caller may see it.
+async fn visible_unit(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    path: &UnitPath,
+) -> Result<Unit, DirectoryError> {
+    match store.unit(path).await? {
+        Some(u) if in_scope(scope, &u.path) => Ok(u),
+        _ => Err(DirectoryError::NoSuchUnit(path.to_string())),
+    }
+}
+
+pub async fn add_unit(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    path: &str,
+    name: &str,
+    kind: &str,
+) -> Result<Unit, DirectoryError> {
+    let path = UnitPath::parse(path)?;
+    let kind = UnitKind::parse(kind).ok_or_else(|| DirectoryError::Kind(kind.to_owned()))?;
+    let name = check_name("a unit's name", name, 100)?;
+    let parent = match parent_of(&path) {
+        Some(p) => Some(visible_unit(store, scope, &p).await?),
+        None if scope.is_some() => return Err(DirectoryError::OutsideScope(path.to_string())),
+        None => None,
+    };
+    if !kind.fits_under(parent.as_ref().map(|p| p.kind)) {
+        return Err(DirectoryError::WrongPlace {
+            kind: kind.as_str(),
+            parent: parent.map_or_else(|| "the root".to_owned(), |p| p.name),
+        });
+    }
+    let unit = Unit {
+        parent: parent.map(|p| p.path),
+        path,
+        name,
+        kind,
+    };
+    if !store.insert_unit(&unit).await? {
+        return Err(DirectoryError::UnitExists(unit.path.to_string()));
+    }
+    Ok(unit)
+}
+
+pub async fn rename_unit(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    path: &str,
+    name: &str,
+) -> Result<Unit, DirectoryError> {
+    let path = UnitPath::parse(path)?;
+    let mut unit = visible_unit(store, scope, &path).await?;
+    unit.name = check_name("a unit's name", name, 100)?;
+    store.rename_unit(&path, &unit.name).await?;
+    Ok(unit)
+}
+
+/// Moves `path` (and its subtree) under `new_parent`, keeping its last segment.
+pub async fn move_unit(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    path: &str,
+    new_parent: &str,
+) -> Result<Unit, DirectoryError> {
+    let from = UnitPath::parse(path)?;
+    let unit = visible_unit(store, scope, &from).await?;
+    let parent = visible_unit(store, scope, &UnitPath::parse(new_parent)?).await?;
+    if from.contains(&parent.path) {
+        return Err(DirectoryError::Invalid(format!(
+            "cannot move {from} under itself ({})",
+            parent.path
+        )));
+    }
+    if !unit.kind.fits_under(Some(parent.kind)) {
+        return Err(DirectoryError::WrongPlace {
+            kind: unit.kind.as_str(),
+            parent: parent.name,
+        });
+    }
+    let last = from.as_str().rsplit('/').next().unwrap_or(from.as_str());
+    let to = UnitPath::parse(&format!("{}/{last}", parent.path))?;
+    if store.unit(&to).await?.is_some() {
+        return Err(DirectoryError::UnitExists(to.to_string()));
+    }
+    store.move_unit(&from, &to).await?;
+    Ok(Unit {
+        path: to,
+        parent: Some(parent.path),
+        ..unit
+    })
+}
+
+/// A person to add, as an admin types it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct PersonInput {
+    pub nrp: String,
+    pub name: String,
+    pub rank: String,
+    pub unit: String,
+    pub roles: Vec<String>,
+    /// RFC 3339 time or `YYYY-MM-DD` (end of access, exclusive).
+    pub access_until: Option<String>,
+    pub password: Option<String>,
+}
+
+fn parse_until(s: &str) -> Result<i64, DirectoryError> {
+    let bad = || {
+        DirectoryError::Invalid(format!(
+            "{s:?} is not a date: use YYYY-MM-DD or an RFC 3339 time"
+        ))
+    };
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    let date: jiff::civil::Date = s.parse().map_err(|_| bad())?;
+    let t = date
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|_| bad())?
+        .timestamp();
+    Ok(t.as_millisecond())
+}
+
+pub async fn add_person(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    input: PersonInput,
+) -> Result<Person, DirectoryError> {
+    check_nrp(&input.nrp)?;
+    let unit = visible_unit(store, scope, &UnitPath::parse(&input.unit)?).await?;
+    let roles = Roles::parse(&input.roles.join(","))?;
+    if roles.is_empty() {
+        return Err(DirectoryError::Invalid(
+            "give the person at least one role".into(),
+        ));
+    }
+    let person = Person {
+        id: Uuid::now_v7(),
+        name: check_name("a name", &input.name, 100)?,
+        rank: check_name("a rank", &input.rank, 40)?,
+        nrp: input.nrp,
+        unit: unit.path,
+        roles,
+        access_until: input.access_until.as_deref().map(parse_until).transpose()?,
+        disabled: false,
+        password_hash: input.password.as_deref().map(password::hash).transpose()?,
+    };
+    if !store.insert_person(&person).await? {
+        return Err(DirectoryError::PersonExists(person.nrp));
+    }
+    Ok(person)
+}
+
+/// The person with `nrp` if the caller may see them.
+pub async fn visible_person(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    nrp: &str,
+) -> Result<Person, DirectoryError> {
+    match store.person_by_nrp(nrp).await? {
+        Some(p) if in_scope(scope, &p.unit) => Ok(p),
+        _ => Err(DirectoryError::NoSuchPerson(nrp.to_owned())),
+    }
+}
+
+pub async fn set_password(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    nrp: &str,
+    new_password: &str,
+) -> Result<(), DirectoryError> {
+    let person = visible_person(store, scope, nrp).await?;
+    store
+        .set_password(person.id, &password::hash(new_password)?)
+        .await?;
+    Ok(())
+}
+
+/// A freshly issued enrollment code (shown once) and what it enrolls.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedCode {
+    pub code: String,
+    pub expires_at: i64,
+    pub officer: String,
+    pub officer_name: String,
+    pub unit: String,
+    pub own_records_only: bool,
+}
+
+impl IssuedCode {
+    /// What the QR code holds: the server address (when known) and the code.
+    pub fn qr_text(&self, server_url: &str) -> String {
+        enrollment::uri(server_url, &self.code)
+    }
+}
+
+pub async fn issue_enrollment(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    issued_by: &str,
+    nrp: &str,
+    own_records_only: bool,
+    ttl_minutes: Option<i64>,
+) -> Result<IssuedCode, DirectoryError> {
+    let person = visible_person(store, scope, nrp).await?;
+    if !person.roles.has(Role::Officer) {
+        return Err(DirectoryError::Invalid(format!(
+            "{} ({nrp}) is not an officer; only officers capture evidence on a device",
+            person.name
+        )));
+    }
+    if person.disabled {
+        return Err(DirectoryError::Invalid(format!("{nrp} is disabled")));
+    }
+    let ttl = ttl_minutes.unwrap_or(DEFAULT_CODE_TTL_MINUTES);
+    if !(1..=7 * 24 * 60).contains(&ttl) {
+        return Err(DirectoryError::Invalid(
+            "a code may live from 1 minute to 7 days".into(),
+        ));
+    }
+    let code = enrollment::from_indices(rand::rng().random());
+    let expires_at = now_ms() + ttl * 60_000;
+    store
+        .insert_enrollment(&NewEnrollment {
+            id: Uuid::now_v7(),
+            code_hash: hash_token(&code),
+            person: person.id,
+            own_records_only,
+            issued_by: issued_by.to_owned(),
+            expires_at,
+        })
+        .await?;
+    Ok(IssuedCode {
+        code: enrollment::display(&code),
+        expires_at,
+        officer: person.nrp,
+        officer_name: person.name,
+        unit: person.unit.to_string(),
+        own_records_only,
+    })
+}
+
+fn hex_bytes<const N: usize>(what: &str, s: &str) -> Result<[u8; N], DirectoryError> {
+    hex::decode(s)
+        .ok()
+        .and_then(|b| <[u8; N]>::try_from(b).ok())
+        .ok_or_else(|| DirectoryError::Invalid(format!("{what} must be {N} bytes of hex")))
+}
+
+/// Redeems an enrollment code for a device: checks the key proof, spends the code and creates
+/// the device's credential.
+pub async fn enroll(
+    store: &DynStore,
+    req: &EnrollRequest,
+) -> Result<EnrollResponse, DirectoryError> {
+    let code =
+        enrollment::normalize(&req.code).map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+    let actor_ok = matches!(hex::decode(&req.actor_id), Ok(b) if (1..=32).contains(&b.len()));
+    if !actor_ok {
+        return Err(DirectoryError::Invalid(
+            "actor_id must be 1 to 32 bytes of hex".into(),
+        ));
+    }
+    let name = check_name("device_name", &req.device_name, 100)?;
+    let key = VerifyingKey::from_bytes(&hex_bytes::<32>("public_key", &req.public_key)?)
+        .map_err(|_| DirectoryError::Invalid("public_key is not an Ed25519 key".into()))?;
+    let signature = Signature::from_bytes(&hex_bytes::<64>("signature", &req.signature)?);
+    let (actor, public_key) = (req.actor_id.to_lowercase(), req.public_key.to_lowercase());
+    key.verify(
+        &enrollment::signing_message(&code, &actor, &public_key),
+        &signature,
+    )
+    .map_err(|_| {
+        DirectoryError::Invalid(
+            "the signature does not match the public key; the app may be damaged".into(),
+        )
+    })?;
+    let (token, token_hash) = new_token();
+    let device = EnrollingDevice {
+        id: Uuid::now_v7(),
+        name,
+        actor_id: actor,
+        public_key: key.to_bytes().to_vec(),
+        token_hash,
+    };
+    let Enrolled {
+        person,
+        own_records_only,
+    } = store
+        .redeem_enrollment(&hash_token(&code), now_ms(), &device)
+        .await?
+        .map_err(|r: CodeRefusal| DirectoryError::Code(r.message()))?;
+    Ok(EnrollResponse {
+        device_id: device.id,
+        token,
+        unit: person.unit.to_string(),
+        officer: person.nrp,
+        officer_name: person.name,
+        own_records_only,
+    })
+}
+
+/// A new web session: the cookie value and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub cookie: String,
+    pub csrf: String,
+    pub person: Person,
+    pub expires_at: i64,
+}
+
+/// Checks an NRP and password; `None` for any mismatch (which one is not told).
+pub async fn sign_in(
+    store: &DynStore,
+    nrp: &str,
+    password: &str,
+) -> Result<Option<NewSession>, DirectoryError> {
+    let person = store.person_by_nrp(nrp).await?;
+    let Some(person) = person.filter(|p| !p.disabled) else {
+        password::burn(password);
+        return Ok(None);
+    };
+    let Some(stored) = person.password_hash.as_deref() else {
+        password::burn(password);
+        return Ok(None);
+    };
+    if !password::verify(password, stored) {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let session = NewSession {
+        cookie: random_secret("bks_"),
+        csrf: random_secret(""),
+        expires_at: now + SESSION_HOURS * 3_600_000,
+        person,
+    };
+    store
+        .insert_session(
+            &hash_token(&session.cookie),
+            session.person.id,
+            &session.csrf,
+            now,
+            session.expires_at,
+        )
+        .await?;
+    Ok(Some(session))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_dates() {
+        assert_eq!(parse_until("2026-12-31").ok(), Some(1_798_675_200_000));
+        assert_eq!(
+            parse_until("2026-12-31T00:00:00Z").ok(),
+            Some(1_798_675_200_000)
+        );
+        assert!(parse_until("31/12/2026").is_err());
+    }
+}

@@ -1,0 +1,529 @@
+//! The directory's storage: units, people, credentials (devices and tokens), enrollment codes and
+//! web sessions. The SQL is written once: both databases take `$n` placeholders and the same
+//! types, and [`impl_directory!`] instantiates it for SQLite (its single writer for writes) and
+//! PostgreSQL.
+
+use async_trait::async_trait;
+use bukti_core::unit::UnitPath;
+use uuid::Uuid;
+
+use super::{StoreError, rows::StoreRow};
+use crate::{
+    auth::NewPrincipal,
+    directory::{CodeRefusal, DeviceInfo, NewEnrollment, Person, Roles, Unit, UnitKind},
+};
+
+/// What an enrolling device brings besides the code.
+#[derive(Debug, Clone)]
+pub struct EnrollingDevice {
+    pub id: Uuid,
+    pub name: String,
+    pub actor_id: String,
+    pub public_key: Vec<u8>,
+    pub token_hash: Vec<u8>,
+}
+
+/// The enrolled device's officer and scope, when the code was good.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub person: Person,
+    pub own_records_only: bool,
+}
+
+#[async_trait]
+pub trait Directory {
+    async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), StoreError>;
+
+    /// The principal holding a token with this SHA-256, revoked or not.
+    async fn principal_by_token_hash(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<crate::auth::Principal>, StoreError>;
+
+    /// Adds a unit; `false` when the path is taken.
+    async fn insert_unit(&self, unit: &Unit) -> Result<bool, StoreError>;
+    async fn unit(&self, path: &UnitPath) -> Result<Option<Unit>, StoreError>;
+    /// `scope` and every unit below it, in path order.
+    async fn units(&self, scope: &UnitPath) -> Result<Vec<Unit>, StoreError>;
+    async fn rename_unit(&self, path: &UnitPath, name: &str) -> Result<bool, StoreError>;
+    /// Moves `from` and its subtree to `to`. People and credentials follow their unit; records
+    /// keep the path they were captured in.
+    async fn move_unit(&self, from: &UnitPath, to: &UnitPath) -> Result<(), StoreError>;
+
+    /// Adds a person; `false` when the NRP is taken.
+    async fn insert_person(&self, person: &Person) -> Result<bool, StoreError>;
+    async fn person_by_nrp(&self, nrp: &str) -> Result<Option<Person>, StoreError>;
+    async fn people(&self, scope: &UnitPath) -> Result<Vec<Person>, StoreError>;
+    async fn set_password(&self, person: Uuid, hash: &str) -> Result<bool, StoreError>;
+
+    async fn insert_enrollment(&self, e: &NewEnrollment) -> Result<(), StoreError>;
+    /// Spends a code and creates the device's credential in one transaction, so a code enrolls
+    /// exactly one device even when two race for it.
+    async fn redeem_enrollment(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+        device: &EnrollingDevice,
+    ) -> Result<Result<Enrolled, CodeRefusal>, StoreError>;
+
+    async fn devices(&self, scope: &UnitPath) -> Result<Vec<DeviceInfo>, StoreError>;
+    async fn device(&self, id: Uuid) -> Result<Option<DeviceInfo>, StoreError>;
+    /// Revokes a device in `scope`; `false` when there is no such device there.
+    async fn revoke_device(
+        &self,
+        id: Uuid,
+        scope: &UnitPath,
+        by: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    async fn insert_session(
+        &self,
+        token_hash: &[u8],
+        person: Uuid,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// The live session's person and CSRF token.
+    async fn session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(Person, String)>, StoreError>;
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+}
+
+pub(super) fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn unit_path(raw: &str) -> Result<UnitPath, StoreError> {
+    UnitPath::parse(raw).map_err(|_| corrupt("unit path", raw))
+}
+
+fn uuid(raw: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(raw).map_err(|_| corrupt("id", raw))
+}
+
+fn unit_row(r: &impl StoreRow) -> Result<Unit, StoreError> {
+    let kind = r.text("kind")?;
+    Ok(Unit {
+        path: unit_path(&r.text("path")?)?,
+        name: r.text("name")?,
+        kind: UnitKind::parse(&kind).ok_or_else(|| corrupt("unit kind", &kind))?,
+        parent: r
+            .opt_text("parent")?
+            .as_deref()
+            .map(unit_path)
+            .transpose()?,
+    })
+}
+
+fn person_row(r: &impl StoreRow) -> Result<Person, StoreError> {
+    let roles = r.text("roles")?;
+    Ok(Person {
+        id: uuid(&r.text("person_id")?)?,
+        nrp: r.text("nrp")?,
+        name: r.text("name")?,
+        rank: r.text("rank")?,
+        unit: unit_path(&r.text("unit")?)?,
+        roles: Roles::parse(&roles).map_err(|_| corrupt("roles", &roles))?,
+        access_until: r.opt_int("access_until")?,
+        disabled: r.opt_int("disabled_at")?.is_some(),
+        password_hash: r.opt_text("password_hash")?,
+    })
+}
+
+fn device_row(r: &impl StoreRow) -> Result<DeviceInfo, StoreError> {
+    Ok(DeviceInfo {
+        id: uuid(&r.text("principal_id")?)?,
+        name: r.text("name")?,
+        unit: r.text("unit")?,
+        officer: r.opt_text("officer")?,
+        created_at: r.int("created_at")?,
+        revoked_at: r.opt_int("revoked_at")?,
+        revoked_by: r.opt_text("revoked_by")?,
+    })
+}
+
+const PERSON_COLUMNS: &str = "person_id, nrp, name, rank, unit, roles, access_until, \
+     password_hash, disabled_at";
+
+/// `unit = $n or unit in [lo, hi)`: the subtree test as an index range (see
+/// [`UnitPath::descendant_range`]), for a column named `col` starting at placeholder `n`.
+fn subtree(col: &str, n: usize) -> String {
+    format!(
+        "({col} = ${n} or ({col} >= ${} and {col} < ${}))",
+        n + 1,
+        n + 2
+    )
+}
+
+/// Implements [`Directory`] for a store whose reads go to `$read` and writes to `$write`.
+macro_rules! impl_directory {
+    ($store:ty, $read:ident, $write:ident) => {
+        #[async_trait]
+        impl Directory for $store {
+            async fn insert_principal(&self, p: &NewPrincipal) -> Result<(), StoreError> {
+                sqlx::query(
+                    "insert into principal (principal_id, kind, role, name, unit, officer, \
+                     actor_id, token_hash, created_at, person_id, public_key, own_records_only) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(p.id.to_string())
+                .bind(p.kind.as_str())
+                .bind(p.roles.to_string())
+                .bind(&p.name)
+                .bind(p.unit.as_str())
+                .bind(&p.officer)
+                .bind(&p.actor_id)
+                .bind(&p.token_hash)
+                .bind(jiff::Timestamp::now().as_millisecond())
+                .bind(p.person.map(|id| id.to_string()))
+                .bind(&p.public_key)
+                .bind(i64::from(p.own_records_only))
+                .execute(&self.$write)
+                .await?;
+                Ok(())
+            }
+
+            async fn principal_by_token_hash(
+                &self,
+                hash: &[u8],
+            ) -> Result<Option<crate::auth::Principal>, StoreError> {
+                let row = sqlx::query(
+                    "select p.principal_id, p.kind, p.role, p.name, p.unit, p.officer, \
+                     p.actor_id, p.revoked_at, p.person_id, p.own_records_only, \
+                     s.access_until, s.disabled_at \
+                     from principal p left join person s on s.person_id = p.person_id \
+                     where p.token_hash = $1",
+                )
+                .bind(hash)
+                .fetch_optional(&self.$read)
+                .await?;
+                row.map(|r| super::rows::principal(&r)).transpose()
+            }
+
+            async fn insert_unit(&self, u: &Unit) -> Result<bool, StoreError> {
+                let now = jiff::Timestamp::now().as_millisecond();
+                let done = sqlx::query(
+                    "insert into unit (path, name, kind, parent, created_at, updated_at) \
+                     values ($1, $2, $3, $4, $5, $5) on conflict (path) do nothing",
+                )
+                .bind(u.path.as_str())
+                .bind(&u.name)
+                .bind(u.kind.as_str())
+                .bind(u.parent.as_ref().map(UnitPath::as_str))
+                .bind(now)
+                .execute(&self.$write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn unit(&self, path: &UnitPath) -> Result<Option<Unit>, StoreError> {
+                let row = sqlx::query("select * from unit where path = $1")
+                    .bind(path.as_str())
+                    .fetch_optional(&self.$read)
+                    .await?;
+                row.map(|r| unit_row(&r)).transpose()
+            }
+
+            async fn units(&self, scope: &UnitPath) -> Result<Vec<Unit>, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!("select * from unit where {} order by path", subtree("path", 1));
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter().map(unit_row).collect()
+            }
+
+            async fn rename_unit(&self, path: &UnitPath, name: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("update unit set name = $1, updated_at = $2 where path = $3")
+                    .bind(name)
+                    .bind(jiff::Timestamp::now().as_millisecond())
+                    .bind(path.as_str())
+                    .execute(&self.$write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn move_unit(&self, from: &UnitPath, to: &UnitPath) -> Result<(), StoreError> {
+                let (lo, hi) = from.descendant_range();
+                let cut = i64::try_from(from.as_str().len() + 1)
+                    .map_err(|_| corrupt("unit path", from.as_str()))?;
+                let new_parent = crate::directory::parent_of(to);
+                let mut tx = self.$write.begin().await?;
+                // Re-root every path of the subtree: `to` + what followed `from`.
+                for (table, col) in [("unit", "path"), ("unit", "parent"), ("person", "unit"), ("principal", "unit")] {
+                    let sql = format!(
+                        "update {table} set {col} = $4 || substr({col}, $5) where {}",
+                        subtree(col, 1)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(from.as_str())
+                        .bind(&lo)
+                        .bind(&hi)
+                        .bind(to.as_str())
+                        .bind(cut)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("update unit set parent = $1, updated_at = $2 where path = $3")
+                    .bind(new_parent.as_ref().map(UnitPath::as_str))
+                    .bind(jiff::Timestamp::now().as_millisecond())
+                    .bind(to.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_person(&self, p: &Person) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "insert into person (person_id, nrp, name, rank, unit, roles, access_until, \
+                     password_hash, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     on conflict (nrp) do nothing",
+                )
+                .bind(p.id.to_string())
+                .bind(&p.nrp)
+                .bind(&p.name)
+                .bind(&p.rank)
+                .bind(p.unit.as_str())
+                .bind(p.roles.to_string())
+                .bind(p.access_until)
+                .bind(&p.password_hash)
+                .bind(jiff::Timestamp::now().as_millisecond())
+                .execute(&self.$write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn person_by_nrp(&self, nrp: &str) -> Result<Option<Person>, StoreError> {
+                let sql = format!("select {PERSON_COLUMNS} from person where nrp = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(nrp)
+                    .fetch_optional(&self.$read)
+                    .await?;
+                row.map(|r| person_row(&r)).transpose()
+            }
+
+            async fn people(&self, scope: &UnitPath) -> Result<Vec<Person>, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!(
+                    "select {PERSON_COLUMNS} from person where {} order by unit, name",
+                    subtree("unit", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter().map(person_row).collect()
+            }
+
+            async fn set_password(&self, person: Uuid, hash: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("update person set password_hash = $1 where person_id = $2")
+                    .bind(hash)
+                    .bind(person.to_string())
+                    .execute(&self.$write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_enrollment(&self, e: &NewEnrollment) -> Result<(), StoreError> {
+                sqlx::query(
+                    "insert into enrollment (enrollment_id, code_hash, person_id, \
+                     own_records_only, issued_by, created_at, expires_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(e.id.to_string())
+                .bind(&e.code_hash)
+                .bind(e.person.to_string())
+                .bind(i64::from(e.own_records_only))
+                .bind(&e.issued_by)
+                .bind(jiff::Timestamp::now().as_millisecond())
+                .bind(e.expires_at)
+                .execute(&self.$write)
+                .await?;
+                Ok(())
+            }
+
+            async fn redeem_enrollment(
+                &self,
+                code_hash: &[u8],
+                now: i64,
+                device: &EnrollingDevice,
+            ) -> Result<Result<Enrolled, CodeRefusal>, StoreError> {
+                let mut tx = self.$write.begin().await?;
+                // The conditional update is the lock: of two racing devices only one sees a row.
+                let spent = sqlx::query(
+                    "update enrollment set used_at = $1, device_id = $2 \
+                     where code_hash = $3 and used_at is null and expires_at > $1 \
+                     returning person_id, own_records_only",
+                )
+                .bind(now)
+                .bind(device.id.to_string())
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(spent) = spent else {
+                    let used: Option<Option<i64>> =
+                        sqlx::query_scalar("select used_at from enrollment where code_hash = $1")
+                            .bind(code_hash)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    return Ok(Err(match used {
+                        None => CodeRefusal::Unknown,
+                        Some(Some(_)) => CodeRefusal::Used,
+                        Some(None) => CodeRefusal::Expired,
+                    }));
+                };
+                let person_id = spent.text("person_id")?;
+                let own_records_only = spent.int("own_records_only")? != 0;
+                let sql = format!("select {PERSON_COLUMNS} from person where person_id = $1");
+                let person = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&person_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let person = person_row(&person)?;
+                sqlx::query(
+                    "insert into principal (principal_id, kind, role, name, unit, officer, \
+                     actor_id, token_hash, created_at, person_id, public_key, own_records_only) \
+                     values ($1, 'device', 'officer', $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(device.id.to_string())
+                .bind(&device.name)
+                .bind(person.unit.as_str())
+                .bind(&person.nrp)
+                .bind(&device.actor_id)
+                .bind(&device.token_hash)
+                .bind(now)
+                .bind(&person_id)
+                .bind(&device.public_key)
+                .bind(i64::from(own_records_only))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Ok(Enrolled {
+                    person,
+                    own_records_only,
+                }))
+            }
+
+            async fn devices(&self, scope: &UnitPath) -> Result<Vec<DeviceInfo>, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!(
+                    "select principal_id, name, unit, officer, created_at, revoked_at, revoked_by \
+                     from principal where kind = 'device' and {} order by unit, created_at",
+                    subtree("unit", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter().map(device_row).collect()
+            }
+
+            async fn device(&self, id: Uuid) -> Result<Option<DeviceInfo>, StoreError> {
+                let row = sqlx::query(
+                    "select principal_id, name, unit, officer, created_at, revoked_at, revoked_by \
+                     from principal where kind = 'device' and principal_id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.$read)
+                .await?;
+                row.map(|r| device_row(&r)).transpose()
+            }
+
+            async fn revoke_device(
+                &self,
+                id: Uuid,
+                scope: &UnitPath,
+                by: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!(
+                    "update principal set revoked_at = coalesce(revoked_at, $4), \
+                     revoked_by = coalesce(revoked_by, $5) \
+                     where principal_id = $6 and kind = 'device' and {}",
+                    subtree("unit", 1)
+                );
+                let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(now)
+                    .bind(by)
+                    .bind(id.to_string())
+                    .execute(&self.$write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_session(
+                &self,
+                token_hash: &[u8],
+                person: Uuid,
+                csrf: &str,
+                now: i64,
+                expires_at: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "insert into web_session (token_hash, person_id, csrf_token, created_at, \
+                     expires_at) values ($1, $2, $3, $4, $5)",
+                )
+                .bind(token_hash)
+                .bind(person.to_string())
+                .bind(csrf)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&self.$write)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                token_hash: &[u8],
+                now: i64,
+            ) -> Result<Option<(Person, String)>, StoreError> {
+                let sql = format!(
+                    "select {}, w.csrf_token from web_session w \
+                     join person p on p.person_id = w.person_id \
+                     where w.token_hash = $1 and w.expires_at > $2",
+                    PERSON_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("p.{}", c.trim()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(&self.$read)
+                    .await?;
+                row.map(|r| Ok((person_row(&r)?, r.text("csrf_token")?)))
+                    .transpose()
+            }
+
+            async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+                sqlx::query("delete from web_session where token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.$write)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_directory!(super::sqlite::SqliteStore, reader, writer);
+impl_directory!(super::postgres::PgStore, pool, pool);
