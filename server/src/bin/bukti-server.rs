@@ -4,8 +4,9 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use bukti_server::{
-    Settings, admin, directory,
+    Settings, admin,
     config::{BlobSettings, S3Settings},
+    directory,
 };
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;

@@ -7,8 +7,8 @@
 //! processes can serve one PostgreSQL database.
 
 pub mod audit;
-pub mod maintenance;
 pub mod directory;
+pub mod maintenance;
 pub mod photos;
 pub mod postgres;
 pub mod query;
