@@ -143,30 +143,17 @@ pub async fn head(
         .ok_or(ApiError::NotFound)
 }
 
-/// `PATCH /blobs/{hash}`: stores one chunk and, after the last, verifies and publishes the blob.
-pub async fn append(
-    store: &DynStore,
-    blobs: &Blobs,
-    scope: &UnitPath,
-    hash: &BlobHash,
-    chunk: Chunk,
-    body: ChunkStream,
-) -> Result<UploadResponse, ApiError> {
-    if chunk.length > blobs.max_bytes {
-        return Err(ApiError::BlobTooLarge {
-            limit: blobs.max_bytes,
-        });
+/// Refuses a blob longer than the server accepts, before anything is looked up.
+pub fn check_length(chunk: &Chunk, max_bytes: u64) -> Result<(), ApiError> {
+    if chunk.length > max_bytes {
+        return Err(ApiError::BlobTooLarge { limit: max_bytes });
     }
-    let meta = referenced(store, scope, hash).await?;
-    let answer = |offset, complete| UploadResponse {
-        hash: hash.as_str().to_owned(),
-        offset,
-        complete,
-    };
-    if let Some(Progress::Complete(n)) = progress(store, blobs, hash, &meta).await? {
-        // Content-addressed: whoever uploaded these bytes before, they are the same bytes.
-        return Ok(answer(n, true));
-    }
+    Ok(())
+}
+
+/// How many body bytes `chunk` may carry: no further than the blob's end and no more than one
+/// chunk. Pure, so the upload protocol's arithmetic can be fuzzed on its own.
+pub fn chunk_room(chunk: &Chunk) -> Result<u64, ApiError> {
     let room = chunk.length.saturating_sub(chunk.offset);
     if chunk.declared.is_some_and(|n| n > room) || chunk.offset > chunk.length {
         return Err(BlobError::ChunkTooLong {
@@ -178,6 +165,30 @@ pub async fn append(
     if chunk.declared.is_some_and(|n| n > max) {
         return Err(ApiError::BodyTooLarge);
     }
+    Ok(max)
+}
+
+/// `PATCH /blobs/{hash}`: stores one chunk and, after the last, verifies and publishes the blob.
+pub async fn append(
+    store: &DynStore,
+    blobs: &Blobs,
+    scope: &UnitPath,
+    hash: &BlobHash,
+    chunk: Chunk,
+    body: ChunkStream,
+) -> Result<UploadResponse, ApiError> {
+    check_length(&chunk, blobs.max_bytes)?;
+    let meta = referenced(store, scope, hash).await?;
+    let answer = |offset, complete| UploadResponse {
+        hash: hash.as_str().to_owned(),
+        offset,
+        complete,
+    };
+    if let Some(Progress::Complete(n)) = progress(store, blobs, hash, &meta).await? {
+        // Content-addressed: whoever uploaded these bytes before, they are the same bytes.
+        return Ok(answer(n, true));
+    }
+    let max = chunk_room(&chunk)?;
     let offset = blobs.store.append(hash, chunk.offset, body, max).await?;
     metrics::counter!("bukti_blob_bytes_uploaded_total").increment(offset - chunk.offset);
     if offset < chunk.length {

@@ -1,0 +1,4 @@
+#![no_main]
+//! cargo-fuzz target: see `bukti_fuzz::entries::credentials`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bukti_fuzz::entries::credentials(data));

@@ -1,0 +1,4 @@
+#![no_main]
+//! cargo-fuzz target: see `bukti_fuzz::entries::sync_messages`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bukti_fuzz::entries::sync_messages(data));
