@@ -9,40 +9,23 @@
 mod common;
 
 use std::{
-    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use bukti_core::device::{NoProgress, PhotoInput};
 use bukti_tests::{Backend, TestServer, both_stores};
-use common::{get_blob, png::noise_png, sha};
+use common::{get_blob, png::noise_png, sha, workspace_binary};
 
 /// Small chunks, so the upload of a few megabytes takes many requests and the kill lands in it.
 const CHUNK: usize = 64 * 1024;
-
-/// The workspace's binaries sit beside the test binary's `deps` folder.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder")
-        .join("bukti-server");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first",
-        path.display()
-    );
-    path
-}
 
 /// `bukti-server` as its own OS process over the in-process test server's data and database.
 struct RealServer(Child);
 
 impl RealServer {
     fn start(server: &TestServer) -> RealServer {
-        let mut cmd = Command::new(server_binary());
+        let mut cmd = Command::new(workspace_binary("bukti-server"));
         cmd.arg("--data")
             .arg(&server.settings.data_dir)
             .args(["--listen", &server.addr.to_string()])

@@ -6,32 +6,21 @@
 //!
 //! Needs the `bukti` binary from the workspace build (`cargo build -p bukti-core --bin bukti`).
 
+#[path = "photos_common/mod.rs"]
+mod common;
+
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command, Output},
 };
 
 use bukti_core::device::{Capture, PhotoInput};
 use bukti_tests::{Backend, TestServer, both_stores};
-
-fn bukti_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder")
-        .join("bukti");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first",
-        path.display()
-    );
-    path
-}
+use common::workspace_binary;
 
 /// Runs `bukti` on `home` on the given network; asserts it succeeded.
 fn bukti(home: &Path, network: &str, args: &[&str]) -> Output {
-    let out = Command::new(bukti_binary())
+    let out = Command::new(workspace_binary("bukti"))
         .arg("--home")
         .arg(home)
         .arg("--quiet")
