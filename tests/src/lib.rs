@@ -21,6 +21,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 pub use bukti_core;
 pub use bukti_server;
 
+pub mod people;
 pub mod proxy;
 pub mod s3;
 
@@ -289,6 +290,29 @@ impl TestServer {
         }
     }
 
+    /// Runs raw SQL on this server's database, as someone with database access could; for tests
+    /// that tamper with or age stored rows.
+    pub async fn execute_sql(&self, sql: &str) -> Result<u64, String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let done = match &self.settings.database_url {
+            Some(url) => {
+                let mut c = PgConnection::connect(url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                c.execute(sql).await.map(|r| r.rows_affected())
+            }
+            None => {
+                let file = self.settings.data_dir.join("evidence.db");
+                let url = format!("sqlite://{}", file.display());
+                let mut c = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                c.execute(sql).await.map(|r| r.rows_affected())
+            }
+        };
+        done.map_err(|e| e.to_string())
+    }
+
     /// An HTTP client for the HQ API with `token`.
     pub fn hq(&self, token: &str) -> Hq {
         Hq {
@@ -338,15 +362,32 @@ impl Hq {
     }
 
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.send_json(reqwest::Method::PATCH, path, body).await
+    }
+
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let resp = self
             .http
-            .post(format!("{}{path}", self.base))
+            .request(method.clone(), format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .json(body)
             .timeout(Duration::from_secs(60))
             .send()
             .await
-            .expect("POST");
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         status_json(resp).await
     }
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     AppState,
+    audit::{self, Action, Actor, AuditEvent},
     auth::Hq,
     directory::{DeviceInfo, Permission},
     error::{ApiError, ApiResult},
@@ -35,10 +36,13 @@ pub async fn revoke(
         return Err(ApiError::NotFound);
     }
     tracing::info!(device = %id, by = %hq.name, "device revoked");
-    let devices = state.store.devices(&hq.unit).await?;
-    devices
-        .into_iter()
-        .find(|d| d.id == id)
-        .map(Json)
-        .ok_or(ApiError::NotFound)
+    let device = state.store.device(id).await?.ok_or(ApiError::NotFound)?;
+    let event = AuditEvent::new(
+        Actor::principal(&hq),
+        Action::DeviceRevoked,
+        format!("device:{id}"),
+    )
+    .in_unit(device.unit.as_str());
+    audit::append_or_log(&state.store, &[event]).await;
+    Ok(Json(device))
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::Body;
 use crate::{
     AppState,
+    audit::{self, Action, Actor, AuditEvent},
     auth::Hq,
     directory::{
         DirectoryError, Permission, qr,
@@ -48,8 +49,8 @@ pub async fn issue(
     headers: HeaderMap,
     body: Body<IssueRequest>,
 ) -> ApiResult<(StatusCode, Json<IssueResponse>)> {
-    let Json(req) = body?;
     hq.require(Permission::IssueEnrollment, "issuing enrollment codes")?;
+    let Json(req) = body?;
     let issued = service::issue_enrollment(
         &state.store,
         Some(&hq.unit),
@@ -69,6 +70,10 @@ pub async fn issue(
     let qr_text = issued.qr_text(&server_url);
     let qr_svg = qr::svg(&qr_text)?;
     tracing::info!(officer = %issued.officer, by = %hq.name, "enrollment code issued");
+    let event = AuditEvent::new(Actor::principal(&hq), Action::EnrollmentIssued, format!("officer:{}", issued.officer))
+        .in_unit(issued.unit.as_str())
+        .with_detail(serde_json::json!({ "expires_at": issued.expires_at, "own_records_only": issued.own_records_only }));
+    audit::append_or_log(&state.store, &[event]).await;
     Ok((
         StatusCode::CREATED,
         Json(IssueResponse {
@@ -102,5 +107,18 @@ pub async fn redeem(
         }
     };
     tracing::info!(device = %enrolled.device_id, officer = %enrolled.officer, unit = %enrolled.unit, "device enrolled");
+    let device = Actor {
+        kind: "device".into(),
+        id: enrolled.device_id.to_string(),
+        name: req.device_name.clone(),
+    };
+    let event = AuditEvent::new(
+        device,
+        Action::EnrollmentUsed,
+        format!("device:{}", enrolled.device_id),
+    )
+    .in_unit(enrolled.unit.as_str())
+    .with_detail(serde_json::json!({ "officer": enrolled.officer, "from": address }));
+    audit::append_or_log(&state.store, &[event]).await;
     Ok((StatusCode::CREATED, Json(enrolled)))
 }

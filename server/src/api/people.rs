@@ -33,8 +33,8 @@ pub async fn add_person(
     Hq(hq): Hq,
     body: Body<PersonInput>,
 ) -> ApiResult<(StatusCode, Json<Person>)> {
-    let Json(input) = body?;
     hq.require(Permission::ManagePeople, "adding people")?;
+    let Json(input) = body?;
     let person = service::add_person(&state.store, Some(&hq.unit), input).await?;
     tracing::info!(nrp = %person.nrp, unit = %person.unit, by = %hq.name, "person added");
     Ok((StatusCode::CREATED, Json(person)))
@@ -56,8 +56,8 @@ pub async fn add_unit(
     Hq(hq): Hq,
     body: Body<NewUnit>,
 ) -> ApiResult<(StatusCode, Json<Unit>)> {
-    let Json(u) = body?;
     hq.require(Permission::ManageUnits, "adding units")?;
+    let Json(u) = body?;
     let unit = service::add_unit(&state.store, Some(&hq.unit), &u.path, &u.name, &u.kind).await?;
     Ok((StatusCode::CREATED, Json(unit)))
 }
@@ -76,8 +76,8 @@ pub async fn change_unit(
     Path(path): Path<String>,
     body: Body<UnitChange>,
 ) -> ApiResult<Json<Unit>> {
-    let Json(change) = body?;
     hq.require(Permission::ManageUnits, "changing units")?;
+    let Json(change) = body?;
     let scope = Some(&hq.unit);
     let mut unit = None;
     let mut path = path;
@@ -111,8 +111,8 @@ pub async fn create_token(
     Hq(hq): Hq,
     body: Body<NewToken>,
 ) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
-    let Json(req) = body?;
     hq.require(Permission::CreateApiToken, "creating API tokens")?;
+    let Json(req) = body?;
     let person = hq.person.ok_or_else(|| {
         ApiError::Forbidden("only a signed-in person can create API tokens".into())
     })?;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::Body;
 use crate::{
     AppState,
+    audit::{self, Action, Actor, AuditEvent},
     auth::{Principal, SESSION_COOKIE, cookie, hash_token},
     directory::service,
     error::{ApiError, ApiResult},
@@ -77,11 +78,25 @@ pub async fn sign_in(
         limits.login_per_address.fail(&address, Instant::now());
         limits.login_per_account.fail(&req.nrp, Instant::now());
         tracing::warn!(nrp = %req.nrp, from = %address, "sign-in refused");
+        let failed = AuditEvent::new(
+            Actor::anonymous(&address),
+            Action::LoginFailed,
+            format!("nrp:{}", req.nrp),
+        );
+        audit::append_or_log(&state.store, &[failed]).await;
         return Err(ApiError::Unauthorized(
             "wrong NRP or password (or no web access for this NRP)".into(),
         ));
     };
     tracing::info!(nrp = %req.nrp, "signed in");
+    let login = AuditEvent::new(
+        Actor::principal(&Principal::from(session.person.clone())),
+        Action::Login,
+        format!("nrp:{}", req.nrp),
+    )
+    .in_unit(session.person.unit.as_str())
+    .with_detail(serde_json::json!({ "from": address }));
+    audit::append_or_log(&state.store, &[login]).await;
     let max_age = service::SESSION_HOURS * 3600;
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict",

@@ -12,7 +12,10 @@ use super::{
     DirectoryError, qr,
     service::{self, PersonInput},
 };
-use crate::store::DynStore;
+use crate::{
+    audit::{self, Action, Actor, AuditEvent},
+    store::DynStore,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum UnitCommand {
@@ -131,6 +134,15 @@ pub enum DeviceCommand {
     },
 }
 
+/// The person at the server's command line, as the audit log names them.
+fn operator() -> Actor {
+    Actor {
+        kind: "operator".into(),
+        id: String::new(),
+        name: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
+    }
+}
+
 fn first_line_of_stdin() -> Result<String, DirectoryError> {
     let mut line = String::new();
     std::io::stdin()
@@ -235,6 +247,13 @@ pub async fn enroll(store: &DynStore, cmd: EnrollCommand) -> Result<(), Director
         Some(ttl_minutes),
     )
     .await?;
+    let event = AuditEvent::new(
+        operator(),
+        Action::EnrollmentIssued,
+        format!("officer:{}", issued.officer),
+    )
+    .in_unit(issued.unit.as_str());
+    audit::append(store, &[event]).await?;
     println!("{}", issued.code);
     if let Some(path) = qr_file {
         let text = issued.qr_text(&server_url);
@@ -290,6 +309,9 @@ pub async fn device(store: &DynStore, cmd: DeviceCommand) -> Result<(), Director
             store
                 .revoke_device(id, &UnitPath::parse(&device.unit)?, &by, now)
                 .await?;
+            let event = AuditEvent::new(operator(), Action::DeviceRevoked, format!("device:{id}"))
+                .in_unit(device.unit.as_str());
+            audit::append(store, &[event]).await?;
             println!("Device {id} revoked; its next request will be refused.");
         }
     }

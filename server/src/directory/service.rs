@@ -373,8 +373,10 @@ pub async fn sign_in(
     nrp: &str,
     password: &str,
 ) -> Result<Option<NewSession>, DirectoryError> {
+    let now = now_ms();
     let person = store.person_by_nrp(nrp).await?;
-    let Some(person) = person.filter(|p| !p.disabled) else {
+    let live = |p: &Person| !p.disabled && p.access_until.is_none_or(|until| now < until);
+    let Some(person) = person.filter(live) else {
         password::burn(password);
         return Ok(None);
     };
@@ -385,7 +387,6 @@ pub async fn sign_in(
     if !password::verify(password, stored) {
         return Ok(None);
     }
-    let now = now_ms();
     let session = NewSession {
         cookie: random_secret("bks_"),
         csrf: random_secret(""),

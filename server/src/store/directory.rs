@@ -260,7 +260,7 @@ macro_rules! impl_directory {
                 // Re-root every path of the subtree: `to` + what followed `from`.
                 for (table, col) in [("unit", "path"), ("unit", "parent"), ("person", "unit"), ("principal", "unit")] {
                     let sql = format!(
-                        "update {table} set {col} = $4 || substr({col}, $5) where {}",
+                        "update {table} set {col} = $4 || substr({col}, cast($5 as integer)) where {}",
                         subtree(col, 1)
                     );
                     sqlx::query(sqlx::AssertSqlSafe(sql))
