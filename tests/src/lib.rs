@@ -490,6 +490,16 @@ pub fn enroll_request(code: &str, actor_hex: &str) -> serde_json::Value {
     })
 }
 
+/// A draft patrol: the least a device needs to capture and sync a record.
+pub fn patrol(title: &str) -> bukti_core::device::Capture {
+    bukti_core::device::Capture {
+        kind: "patroli".into(),
+        title: title.into(),
+        place: "Jalan Raya".into(),
+        ..Default::default()
+    }
+}
+
 /// A valid submitted record for `unit`/`officer`, as its Automerge document.
 pub fn sample_record(unit: &str, officer: &str, title: &str) -> bukti_core::Record {
     use bukti_core::record::{Location, Status};

@@ -2,24 +2,14 @@
 //! or presented with a forged key proof; brute force on sign-in and enrollment; revoked devices;
 //! sessions without their CSRF token, forged or signed out; oversized headers.
 
-use bukti_core::device::{Capture, NoProgress};
+use bukti_core::device::NoProgress;
 use bukti_tests::{
-    Backend, TestServer, both_stores, enroll_request, people::PASSWORD, status_json,
+    Backend, TestServer, both_stores, enroll_request, patrol, people::PASSWORD, status_json,
 };
 use serde_json::json;
 
 const SAWAN: &str = "bali/buleleng/sawan";
 const GEROKGAK: &str = "bali/buleleng/gerokgak";
-
-/// A draft patrol record: enough for a device to capture and sync.
-pub fn patrol(title: &str) -> Capture {
-    Capture {
-        kind: "patroli".into(),
-        title: title.into(),
-        place: "Jalan Raya Sawan".into(),
-        ..Capture::default()
-    }
-}
 
 fn enroll_body(code: &str) -> serde_json::Value {
     enroll_request(code, &automerge::ActorId::random().to_hex_string())

@@ -2,21 +2,11 @@
 //! permission matrix over real HTTP with real sessions, scope by id, filter and feed, the
 //! own-records-only device setting, comment authorship, and moving units.
 
-use bukti_core::device::Capture;
-use bukti_tests::{Backend, TestServer, both_stores, people::Web};
+use bukti_tests::{Backend, TestServer, both_stores, patrol, people::Web};
 use serde_json::{Value, json};
 
 const SAWAN: &str = "bali/buleleng/sawan";
 const GEROKGAK: &str = "bali/buleleng/gerokgak";
-
-fn patrol(title: &str) -> Capture {
-    Capture {
-        kind: "patroli".into(),
-        title: title.into(),
-        place: "Jalan Raya".into(),
-        ..Capture::default()
-    }
-}
 
 /// What each role may do; (role, comment, verdict, enroll, add person, add unit, devices, audit).
 const MATRIX: [(&str, [bool; 7]); 6] = [
