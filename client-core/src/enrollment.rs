@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(normalize("7K3Q-9XMD-2PVU"), Err(InvalidCode::Symbol('U')));
         assert_eq!(
             normalize("7K3Q-9XMD-2PV\u{e9}"),
-            Err(InvalidCode::Symbol('\u{c9}'))
+            Err(InvalidCode::Symbol('\u{e9}'))
         );
         assert_eq!(normalize(""), Err(InvalidCode::Length(0)));
     }
