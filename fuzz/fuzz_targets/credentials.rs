@@ -1,4 +1,7 @@
 #![no_main]
 //! cargo-fuzz target: see `bukti_fuzz::entries::credentials`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bukti_fuzz::entries::credentials(data));
+libfuzzer_sys::fuzz_target!(
+    init: bukti_fuzz::allow_contained_panics(),
+    |data: &[u8]| bukti_fuzz::entries::credentials(data)
+);

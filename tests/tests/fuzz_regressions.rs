@@ -197,3 +197,19 @@ fn seeds_replay_and_can_be_written() {
         }
     }
 }
+
+/// Found by the sync_messages target: a pushed change that makes Automerge 0.12 unwrap a `None`
+/// (op_set2/change/batch.rs:1121) while applying it. `ingest` contains the panic, so the push is
+/// refused as an error and the server carries on.
+#[test]
+fn a_change_that_panics_automerge_is_refused_not_fatal() {
+    let bytes = std::fs::read(
+        fuzz_dir().join("artifacts/sync_messages/contained-automerge-0.12-batch-1121-unwrap"),
+    )
+    .expect("the kept crasher");
+    let push: bukti_core::protocol::PushRequest =
+        serde_json::from_slice(&bytes).expect("a push body");
+    let record = push.records.first().expect("one record");
+    let merged = bukti_core::ingest::merge_changes(None, &record.changes);
+    assert!(merged.is_err(), "{merged:?}");
+}
