@@ -171,11 +171,26 @@ impl S3Blobs {
         let digest: [u8; 32] = hasher.finalize().into();
         if total != length || hex::encode(digest) != hash.as_str() {
             let _ = writer.abort().await;
-            self.delete_parts(parts).await;
+            self.delete_all_parts(hash).await;
             return Err(BlobError::HashMismatch);
         }
         writer.finish().await?;
         Ok(())
+    }
+
+    /// Every part of `hash`, also those a race left outside the chain: the blob is published.
+    async fn delete_all_parts(&self, hash: &BlobHash) {
+        let prefix = Path::from(format!("partial/{hash}"));
+        let listed: Result<Vec<_>, _> = self
+            .store
+            .list(Some(&prefix))
+            .map_ok(|m| (m.location, m.size))
+            .try_collect()
+            .await;
+        match listed {
+            Ok(parts) => self.delete_parts(&parts).await,
+            Err(e) => tracing::warn!(%hash, error = %e, "could not list upload parts to delete"),
+        }
     }
 
     async fn delete_parts(&self, parts: &[(Path, u64)]) {
@@ -254,11 +269,11 @@ impl BlobStore for S3Blobs {
 
     async fn finish(&self, hash: &BlobHash, length: u64) -> Result<(), BlobError> {
         let _lock = self.locks.lock(hash).await;
-        let parts = self.parts(hash).await?;
         if self.complete_len(hash).await?.is_some() {
-            self.delete_parts(&parts).await;
+            self.delete_all_parts(hash).await;
             return Ok(());
         }
+        let parts = self.parts(hash).await?;
         match self.publish(hash, length, &parts).await {
             Ok(()) => {}
             // Another process sharing the bucket published the same bytes and deleted the parts
@@ -268,7 +283,7 @@ impl BlobStore for S3Blobs {
             }
             Err(e) => return Err(e),
         }
-        self.delete_parts(&parts).await;
+        self.delete_all_parts(hash).await;
         Ok(())
     }
 

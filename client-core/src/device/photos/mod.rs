@@ -7,10 +7,11 @@
 //! crash in between leaves only unreferenced files (removed by `bukti photos prune`), never a
 //! record pointing at a missing or torn photo.
 //!
-//! Retention: display derivatives and thumbnails are kept until the server confirms it has them;
-//! `prune` then deletes the derivatives (thumbnails stay, they are small and the device lists
-//! need them). Originals stay for the retention period (default 90 days, meta
-//! `photo_retention_days`) and longer while HQ has asked for one the server has not received.
+//! Retention (`retention`): display derivatives and thumbnails are kept until the server confirms
+//! it has them; the prune after every sync then deletes the derivatives (thumbnails stay, they
+//! are small and the device lists need them) and confirmed originals past the retention period
+//! (default 90 days, meta `photo_retention_days`). Which originals upload at all is the
+//! `originals` policy, applied to the network of the moment (`network`).
 
 mod attach;
 pub mod network;

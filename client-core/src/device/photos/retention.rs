@@ -44,8 +44,9 @@ pub(crate) fn may_delete(file: &KeptFile, prune: Prune, kept_since_ms: i64) -> b
 
 impl Device {
     /// Frees the space of photo files the server has confirmed it holds whole: derivatives, and
-    /// originals past retention. Run after every sync; nothing unconfirmed is touched. Returns
-    /// the number of files removed.
+    /// originals past retention. Nothing unconfirmed is touched. The `bukti` CLI runs it after
+    /// every sync; an app embedding the device does the same after its own. Returns the number
+    /// of files removed.
     pub async fn prune_confirmed_photos(&self) -> Result<u64, DeviceError> {
         self.prune(Prune::AfterSync).await
     }
