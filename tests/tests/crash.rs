@@ -83,25 +83,28 @@ impl Rng {
 fn binaries() -> &'static (PathBuf, PathBuf) {
     static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "bukti-server",
-                "--bin",
-                "bukti-server",
-            ])
-            .args(["-p", "bukti-core", "--bin", "bukti"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building bukti-server and bukti failed");
         let exe = std::env::current_exe().expect("test executable");
         let dir = exe
             .parent()
             .and_then(Path::parent)
             .expect("target profile folder");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "bukti-server",
+            "--bin",
+            "bukti-server",
+        ]);
+        build.args(["-p", "bukti-core", "--bin", "bukti"]);
+        // The same profile as this test, so the binaries land beside it.
+        if dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building bukti-server and bukti failed");
         (dir.join("bukti-server"), dir.join("bukti"))
     })
 }
@@ -307,6 +310,8 @@ enum Work {
 
 async fn acknowledged_work_survives_kill_9(backend: Backend) {
     let mut rng = Rng::seeded(&format!("kill -9 during sync ({backend:?})"));
+    binaries();
+    let began = Instant::now();
     let mut harness = TestServer::start(backend).await;
     let unit = "bali/buleleng/sawan";
     let TestDevice {
@@ -345,14 +350,14 @@ async fn acknowledged_work_survives_kill_9(backend: Backend) {
         };
         match job {
             Work::Push => {
-                for n in 0..20 {
+                for n in 0..30 {
                     own.push(
                         main.capture(visit(format!("Sambang {round}-{n}")))
                             .await
                             .expect("capture"),
                     );
                 }
-                captured += 20;
+                captured += 30;
             }
             Work::Edit if own.is_empty() => {}
             Work::Edit => {
@@ -375,7 +380,14 @@ async fn acknowledged_work_survives_kill_9(backend: Backend) {
                 captured += 1;
             }
         }
-        let delay = Duration::from_millis(rng.below(400));
+        // Roughly the length of each job's sync on a loaded 2-core machine, so most kills land
+        // inside it and some just before or after.
+        let span = if matches!(job, Work::Photos) {
+            900
+        } else {
+            150
+        };
+        let delay = Duration::from_millis(rng.below(span));
         let done = AtomicBool::new(false);
         let (_, (acked, was_busy, restarted)) = tokio::join!(
             async {
@@ -436,8 +448,9 @@ async fn acknowledged_work_survives_kill_9(backend: Backend) {
     );
     eprintln!(
         "kill -9 ({backend:?}): survived {kills} kills, {mid_request} in the middle of a sync; \
-         {captured} records, {} blobs",
-        whole.len()
+         {captured} records, {} blobs; {:?}",
+        whole.len(),
+        began.elapsed()
     );
     server.kill9();
     harness.finish().await;
@@ -656,6 +669,8 @@ async fn assert_no_torn_records(home: &Path, when: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_killed_midway_leaves_the_record_whole_or_absent() {
     let mut rng = Rng::seeded("kill -9 during bukti capture");
+    binaries();
+    let began = Instant::now();
     let harness = TestServer::start(Backend::Sqlite).await;
     let TestDevice { device, home } = harness.device("bali/buleleng/sawan", "87090001").await;
     device.close().await;
@@ -696,7 +711,8 @@ async fn a_capture_killed_midway_leaves_the_record_whole_or_absent() {
     }
     eprintln!(
         "kill -9 during capture: {attempts} kills, {killed_alive} while capturing (one capture \
-         takes ~{span} ms); no torn record"
+         takes ~{span} ms); no torn record; {:?}",
+        began.elapsed()
     );
     harness.finish().await;
 }
