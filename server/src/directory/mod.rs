@@ -59,14 +59,14 @@ impl UnitKind {
     /// root). Keeps the tree shaped like the police's own.
     pub fn fits_under(self, parent: Option<UnitKind>) -> bool {
         use UnitKind as K;
-        match (self, parent) {
-            (K::Polda, None) => true,
-            (K::Polres, Some(K::Polda)) => true,
-            (K::Polsek, Some(K::Polres)) => true,
-            (K::Polsubsektor, Some(K::Polsek)) => true,
-            (K::Section, Some(K::Polda | K::Polres | K::Polsek)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, parent),
+            (K::Polda, None)
+                | (K::Polres, Some(K::Polda))
+                | (K::Polsek, Some(K::Polres))
+                | (K::Polsubsektor, Some(K::Polsek))
+                | (K::Section, Some(K::Polda | K::Polres | K::Polsek))
+        )
     }
 }
 
