@@ -1,8 +1,7 @@
 //! The operator's side of the evidence store: walking every stored document in id order and
-//! rewriting the relational projection beside it (`bukti-server rebuild-projection`), telling
-//! whether a store is still empty (a restore refuses to overwrite anything), and SQLite's online
-//! snapshot (`bukti-server backup`). A separate trait so the record store stays readable; every
-//! [`super::EvidenceStore`] implements it.
+//! rewriting the relational projection beside it (`bukti-server rebuild-projection`), and
+//! SQLite's online snapshot (`bukti-server backup`). A separate trait so the record store stays
+//! readable; every [`super::EvidenceStore`] implements it.
 //!
 //! A projection rewrite never touches `feed_seq`, `version`, `created_at` or `updated_at`: the
 //! document did not change, so devices must not see the record again in their feed, and a push
@@ -52,9 +51,6 @@ pub trait Maintenance: Send + Sync {
     /// Replaces the projection rows (`record` columns, `record_lke`, `record_photo`) of each
     /// record still at the rewrite's version, in one transaction. Returns how many landed.
     async fn rewrite_projections(&self, rewrites: &[ProjectionRewrite]) -> Result<u64, StoreError>;
-
-    /// True when the store holds no record and no principal: safe to restore into.
-    async fn is_empty(&self) -> Result<bool, StoreError>;
 }
 
 /// The advisory lock key PostgreSQL pushes write under (`FEED_LOCK` in [`super::postgres`]; it
@@ -238,15 +234,6 @@ impl Maintenance for SqliteStore {
         tx.commit().await?;
         Ok(landed)
     }
-
-    async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "select (select count(*) from record) + (select count(*) from principal)",
-        )
-        .fetch_one(&self.reader)
-        .await?;
-        Ok(n == 0)
-    }
 }
 
 #[async_trait]
@@ -302,14 +289,5 @@ impl Maintenance for PgStore {
         }
         tx.commit().await?;
         Ok(landed)
-    }
-
-    async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "select (select count(*) from record) + (select count(*) from principal)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n == 0)
     }
 }
