@@ -10,11 +10,12 @@ use automerge::{ActorId, AutoCommit};
 use bukti_core::{
     RecordDoc, RecordId,
     catalogue::Catalogue,
-    ingest,
+    enrollment, ingest,
     photo::{self, PipelineOptions},
     protocol::{
-        ErrorBody, MAX_CHUNK_BYTES, MissingBlobsRequest, MissingBlobsResponse, OffsetMismatch,
-        PullResponse, PushRecord, PushRequest, PushResponse, RequestedBlobs, UploadResponse,
+        EnrollRequest, ErrorBody, MAX_CHUNK_BYTES, MissingBlobsRequest, MissingBlobsResponse,
+        OffsetMismatch, PullResponse, PushRecord, PushRequest, PushResponse, RequestedBlobs,
+        UploadResponse,
     },
     record,
     unit::UnitPath,
@@ -148,6 +149,29 @@ pub fn credentials(data: &[u8]) {
     }
     if let Some(value) = auth::cookie(header, "bukti_session") {
         assert!(header.contains(value));
+    }
+}
+
+/// Enrollment as a phone's input reaches it: a code typed from paper or read over the radio, a
+/// scanned QR text, and the `POST /enroll` body. A code that normalises is canonical (12 symbols
+/// of the alphabet, stable under display and QR round trips).
+pub fn enrollment(data: &[u8]) {
+    let _ = serde_json::from_slice::<EnrollRequest>(data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(code) = enrollment::normalize(text) {
+        assert_eq!(code.len(), enrollment::CODE_LEN);
+        assert!(code.bytes().all(|b| enrollment::ALPHABET.contains(&b)));
+        assert_eq!(
+            enrollment::normalize(&enrollment::display(&code)),
+            Ok(code.clone())
+        );
+        let qr = enrollment::uri("https://polres-buleleng.example", &code);
+        assert_eq!(enrollment::parse_uri(&qr).map(|(_, c)| c), Ok(code));
+    }
+    if let Ok((_, code)) = enrollment::parse_uri(text) {
+        assert_eq!(enrollment::normalize(&code), Ok(code.clone()));
     }
 }
 

@@ -7,7 +7,7 @@
 //! protocol, `BUKTI_WRITE_FUZZ_SEEDS=1 cargo test -p bukti-tests --test fuzz_regressions` writes
 //! them again (docs/testing.md).
 
-#[allow(dead_code)] // `base_doc` and `split_chunks` are the fuzz crate's public helpers.
+#[allow(dead_code)] // `base_doc` is the fuzz crate's public helper.
 #[path = "../../fuzz/src/entries.rs"]
 mod entries;
 
@@ -20,14 +20,20 @@ fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
 }
 
-/// Every file of a target's corpus and kept artifacts.
+/// Every file of a target's corpus and kept artifacts, except open findings (`open-*`), which
+/// have their own failing test below until fixed where they live.
 fn inputs(target: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for dir in ["corpus", "artifacts"] {
         let Ok(entries) = std::fs::read_dir(fuzz_dir().join(dir).join(target)) else {
             continue;
         };
-        files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+        files.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("open-"))
+        }));
     }
     files.sort();
     files
@@ -76,6 +82,11 @@ fn upload_chunk() {
 #[test]
 fn credentials() {
     replay("credentials", entries::credentials);
+}
+
+#[test]
+fn enrollment() {
+    replay("enrollment", entries::enrollment);
 }
 
 /// Valid inputs for each target, built from the real code: what a device really sends.
@@ -146,6 +157,20 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("ingest_document", "saved", saved),
         ("upload_chunk", "middle-chunk", number_bytes),
         ("upload_chunk", "bad-hash", b"../../etc/passwd".to_vec()),
+        ("enrollment", "typed", b"7k3q 9xmd-2pva".to_vec()),
+        (
+            "enrollment",
+            "qr",
+            b"bukti:enroll?server=https://polres-buleleng.example&code=7K3Q-9XMD-2PVA".to_vec(),
+        ),
+        (
+            "enrollment",
+            "request",
+            json(json!({
+                "code": "7K3Q-9XMD-2PVA", "device_name": "HP Made", "actor_id": "07".repeat(16),
+                "public_key": "ab".repeat(32), "signature": "cd".repeat(64),
+            })),
+        ),
         (
             "credentials",
             "bearer",
@@ -171,6 +196,7 @@ fn seeds_replay_and_can_be_written() {
             "ingest_document" => entries::ingest_document,
             "upload_chunk" => entries::upload_chunk,
             "credentials" => entries::credentials,
+            "enrollment" => entries::enrollment,
             other => panic!("no entry point {other}"),
         }
     };
@@ -212,4 +238,29 @@ fn a_change_that_panics_automerge_is_refused_not_fatal() {
     let record = push.records.first().expect("one record");
     let merged = bukti_core::ingest::merge_changes(None, &record.changes);
     assert!(merged.is_err(), "{merged:?}");
+}
+
+/// Open finding of the ingest_changes target (not fixed: `bukti_core::history` and `ingest` are
+/// not this suite's code). `ingest::merge_changes` accepts these changes, reporting no missing
+/// dependency, yet Automerge 0.12's `get_changes` on the result unwraps a `MissingDep` error
+/// (op_set2/change/collector.rs:753), so `history::history` panics. The server runs `history`
+/// when HQ opens a record (`GET /records/{id}`). Fails until ingest refuses such changes or
+/// history survives them.
+#[test]
+fn history_of_changes_ingest_accepted_does_not_panic() {
+    let bytes = std::fs::read(
+        fuzz_dir().join("artifacts/ingest_changes/open-history-missing-dep-a3733e05"),
+    )
+    .expect("the kept crasher");
+    let Ok(merged) = bukti_core::ingest::merge_changes(None, &entries::split_chunks(&bytes)) else {
+        return; // Refused at ingest: fixed there.
+    };
+    let mut doc = merged.doc;
+    let history = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        bukti_core::history::history(&mut doc)
+    }));
+    assert!(
+        history.is_ok(),
+        "history panics on a document ingest accepted"
+    );
 }
