@@ -116,7 +116,7 @@ async fn views_reviews_and_refused_pushes_are_logged(backend: Backend) {
     // The device gives its own record a verdict: refused, and logged.
     let before = doc.heads();
     doc.edit("officer:87010001", |r| {
-        r.review.verdict = Some(Verdict::Valid)
+        r.review.verdict = Some(Verdict::Valid);
     })
     .expect("edit");
     let push = json!({"records": [{"id": id, "changes": changes_b64(&mut doc, &before)}]});
