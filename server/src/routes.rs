@@ -34,12 +34,24 @@ pub fn router(state: AppState) -> Router {
         .route("/enrollments", post(api::enroll::issue))
         .route("/devices", get(api::devices::list))
         .route("/devices/{id}/revoke", post(api::devices::revoke))
-        .route("/session", post(api::session::sign_in).delete(api::session::sign_out))
+        .route(
+            "/session",
+            post(api::session::sign_in).delete(api::session::sign_out),
+        )
         .route("/me", get(api::session::me))
-        .route("/people", get(api::people::list_people).post(api::people::add_person))
+        .route(
+            "/people",
+            get(api::people::list_people).post(api::people::add_person),
+        )
         .route("/tokens", post(api::people::create_token))
-        .route("/units", get(api::people::list_units).post(api::people::add_unit))
-        .route("/units/{*path}", axum::routing::patch(api::people::change_unit))
+        .route(
+            "/units",
+            get(api::people::list_units).post(api::people::add_unit),
+        )
+        .route(
+            "/units/{*path}",
+            axum::routing::patch(api::people::change_unit),
+        )
         .route("/sync/push", post(api::sync::push))
         .route("/sync/pull", get(api::sync::pull))
         .route("/records", get(api::records::list))

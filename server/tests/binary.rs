@@ -40,7 +40,10 @@ fn token_mistakes_say_what_to_do() {
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown role") && err.contains("reviewer"), "{err}");
+    assert!(
+        err.contains("unknown role") && err.contains("reviewer"),
+        "{err}"
+    );
 
     let out = server()
         .args([

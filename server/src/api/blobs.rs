@@ -163,7 +163,10 @@ pub async fn request_original(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let id = record_id(&raw_id)?;
     let hash = BlobHash::parse(&raw_hash)?;
-    hq.require(crate::directory::Permission::Comment, "requesting originals")?;
+    hq.require(
+        crate::directory::Permission::Comment,
+        "requesting originals",
+    )?;
     let photos = super::records::photos_of(&state, &hq, id).await?;
     if !photos.contains_key(hash.as_str()) {
         return Err(ApiError::NotFound);

@@ -234,8 +234,7 @@ pub fn feed(
     if let Some(officer) = officer {
         b.sql(" and r.officer = ").text(officer);
     }
-    b.sql(" order by r.feed_seq limit ")
-    .int(i64::from(limit));
+    b.sql(" order by r.feed_seq limit ").int(i64::from(limit));
     b.finish()
 }
 

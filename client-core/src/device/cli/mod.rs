@@ -2,11 +2,11 @@
 //! a phone app's shell calls. Parsing is clap's; every command is a thin call into [`Device`].
 //! This is the binary's edge, so errors are `anyhow` here and nowhere else in the library.
 
+mod enroll;
 mod fields;
 mod photos;
 mod progress;
 mod records;
-mod enroll;
 mod render;
 mod sync;
 
@@ -16,9 +16,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use self::{
+    enroll::EnrollArgs,
     photos::PhotosArgs,
     records::{CaptureArgs, EditArgs, edit},
-    enroll::EnrollArgs,
     sync::SyncArgs,
 };
 use crate::{
