@@ -131,6 +131,10 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
     if !missing.is_empty() {
         return Err(IngestError::MissingDependencies(missing));
     }
+    // Automerge 0.12 can accept changes whose history it then fails to read back (a fuzzed
+    // push did this; history and sync would panic on the stored document later). Reading the
+    // new changes back here refuses such a push before anything is stored.
+    guarded("read back changes", || doc.get_changes(&before).len())?;
     let heads = doc.get_heads();
     let changed = heads != before;
     Ok(Merged {
