@@ -240,27 +240,21 @@ fn a_change_that_panics_automerge_is_refused_not_fatal() {
     assert!(merged.is_err(), "{merged:?}");
 }
 
-/// Open finding of the ingest_changes target (not fixed: `bukti_core::history` and `ingest` are
-/// not this suite's code). `ingest::merge_changes` accepts these changes, reporting no missing
-/// dependency, yet Automerge 0.12's `get_changes` on the result unwraps a `MissingDep` error
-/// (op_set2/change/collector.rs:753), so `history::history` panics. The server runs `history`
-/// when HQ opens a record (`GET /records/{id}`). Fails until ingest refuses such changes or
-/// history survives them.
+/// Finding of the ingest_changes target. `ingest::merge_changes` accepted these changes,
+/// reporting no missing dependency, yet Automerge 0.12's `get_changes` on the result unwrapped a
+/// `MissingDep` error (op_set2/change/collector.rs:753), so `history::history` panicked. The
+/// server runs `history`
+/// when HQ opens a record (`GET /records/{id}`). Fixed in ingest, which now reads the new changes
+/// back under `catch_unwind` and refuses the push.
 #[test]
 fn history_of_changes_ingest_accepted_does_not_panic() {
     let bytes = std::fs::read(
-        fuzz_dir().join("artifacts/ingest_changes/open-history-missing-dep-a3733e05"),
+        fuzz_dir().join("artifacts/ingest_changes/fixed-history-missing-dep-a3733e05"),
     )
     .expect("the kept crasher");
-    let Ok(merged) = bukti_core::ingest::merge_changes(None, &entries::split_chunks(&bytes)) else {
-        return; // Refused at ingest: fixed there.
-    };
-    let mut doc = merged.doc;
-    let history = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        bukti_core::history::history(&mut doc)
-    }));
+    let merged = bukti_core::ingest::merge_changes(None, &entries::split_chunks(&bytes));
     assert!(
-        history.is_ok(),
-        "history panics on a document ingest accepted"
+        matches!(merged, Err(bukti_core::ingest::IngestError::Panicked(_))),
+        "ingest must refuse changes whose history Automerge cannot read back: {merged:?}"
     );
 }
