@@ -17,12 +17,17 @@ use tracing_subscriber::EnvFilter;
 /// With no options it stores everything under ./bukti-data (an embedded SQLite database; nothing
 /// to install) and listens on 127.0.0.1:8080.
 ///
-/// Example, first run:
+/// Example, first run (the commands work while the server runs, on the same store):
 ///
-///   bukti-server                                   # serve on the embedded default
-///
-///   bukti-server token create --unit bali/buleleng --name "Kasat Binmas"
-///                                                  # an HQ token (also registers devices)
+///   bukti-server &                                 # serve on the embedded default
+///   bukti-server unit demo                         # Polda Bali → Polres Buleleng → 10 Polsek
+///   bukti-server person add --nrp 87010123 --name "Putu Arta" --rank Bripka \
+///       --unit bali/buleleng/sawan --role officer
+///   bukti-server enroll issue --officer 87010123 --qr enroll.png
+///                                                  # a one-time code for the officer's phone
+///   echo 'a-long-password' | bukti-server person add --nrp 85030001 --name "Kasat Binmas" \
+///       --rank AKP --unit bali/buleleng --role reviewer --password-stdin
+///                                                  # signs in on the web with NRP + password
 #[derive(Debug, Parser)]
 #[command(version, verbatim_doc_comment)]
 struct Cli {
@@ -84,7 +89,7 @@ struct StoreArgs {
 enum Command {
     /// Run the server (the default).
     Serve,
-    /// Manage HQ tokens.
+    /// API tokens for scripts (people sign in on the web with NRP and password).
     #[command(subcommand)]
     Token(TokenCommand),
     /// Copy the database and the photo bytes (each verified against its SHA-256) into a new
