@@ -12,7 +12,13 @@ fn help_explains_the_default_and_the_first_steps() {
     let out = server().arg("--help").output().expect("run");
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for needle in ["bukti-data", "token create", "--database-url", "--listen"] {
+    for needle in [
+        "bukti-data",
+        "unit demo",
+        "enroll issue",
+        "--database-url",
+        "--listen",
+    ] {
         assert!(
             help.contains(needle),
             "--help should mention {needle}:\n{help}"
