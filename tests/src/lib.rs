@@ -490,6 +490,31 @@ pub fn enroll_request(code: &str, actor_hex: &str) -> serde_json::Value {
     })
 }
 
+/// A photo from `tests/fixtures/photos` (see `tests/fixtures/make-photos.sh`).
+pub fn fixture(name: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/photos")
+        .join(name)
+}
+
+/// A submitted door-to-door visit with time and GPS place, as an officer captures it now.
+pub fn visit(title: String) -> bukti_core::device::Capture {
+    bukti_core::device::Capture {
+        kind: "sambang".into(),
+        title,
+        place: "Balai Desa Sudaji".into(),
+        started_at: Some(jiff::Timestamp::now()),
+        location: Some(bukti_core::record::Location {
+            lat: -8.12,
+            lon: 115.17,
+            accuracy_m: Some(8.0),
+            source: "gps".into(),
+        }),
+        submit: true,
+        ..Default::default()
+    }
+}
+
 /// A draft patrol: the least a device needs to capture and sync a record.
 pub fn patrol(title: &str) -> bukti_core::device::Capture {
     bukti_core::device::Capture {

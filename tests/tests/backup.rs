@@ -6,7 +6,6 @@
 
 use std::{
     collections::BTreeMap,
-    path::Path,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -15,40 +14,16 @@ use std::{
 
 use bukti_core::{
     RecordId,
-    device::{Capture, NoProgress, PhotoInput},
-    record::Location,
+    device::{NoProgress, PhotoInput},
 };
 use bukti_server::{
     Settings,
     ops::{self, OpsError},
 };
-use bukti_tests::{Backend, TestServer, both_stores, fresh_postgres_database};
+use bukti_tests::{Backend, TestServer, both_stores, fixture, fresh_postgres_database, visit};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::oneshot;
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/photos")
-        .join(name)
-}
-
-fn visit(title: String) -> Capture {
-    Capture {
-        kind: "sambang".into(),
-        title,
-        place: "Balai Desa Sudaji".into(),
-        started_at: Some(jiff::Timestamp::now()),
-        location: Some(Location {
-            lat: -8.12,
-            lon: 115.17,
-            accuracy_m: Some(8.0),
-            source: "gps".into(),
-        }),
-        submit: true,
-        ..Capture::default()
-    }
-}
 
 /// A server over restored settings, as `bukti-server` would run on them.
 struct Restored {

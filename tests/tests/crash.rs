@@ -25,11 +25,13 @@ use automerge::{AutoCommit, ChangeHash};
 use bukti_core::{
     RecordId,
     catalogue::Catalogue,
-    device::{Capture, Device, NoProgress, PhotoInput, SyncReport, SyncState},
-    record::{self, Location},
+    device::{Device, NoProgress, PhotoInput, SyncReport, SyncState},
+    record,
 };
 use bukti_server::{Settings, store::DynStore};
-use bukti_tests::{Backend, TestDevice, TestServer, both_stores, changes_b64, sample_record};
+use bukti_tests::{
+    Backend, TestDevice, TestServer, both_stores, changes_b64, sample_record, visit,
+};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -191,23 +193,6 @@ async fn restart(settings: &Settings, addr: SocketAddr, log: &Path) -> ServerPro
     tokio::task::spawn_blocking(move || ServerProcess::start(&settings, addr, &log))
         .await
         .expect("start task")
-}
-
-fn visit(title: String) -> Capture {
-    Capture {
-        kind: "sambang".into(),
-        title,
-        place: "Balai Desa Sudaji".into(),
-        started_at: Some(jiff::Timestamp::now()),
-        location: Some(Location {
-            lat: -8.12,
-            lon: 115.17,
-            accuracy_m: Some(8.0),
-            source: "gps".into(),
-        }),
-        submit: true,
-        ..Capture::default()
-    }
 }
 
 /// A JPEG no other test has: the fixture with random bytes after its end marker, which

@@ -3,14 +3,12 @@
 //! check it is again exactly what ingest wrote from those documents, feed positions and versions
 //! included, so devices pull nothing again.
 
-use std::path::Path;
-
 use bukti_core::{
     device::{Capture, PhotoInput},
     record::Location,
 };
 use bukti_server::ops::rebuild_projection;
-use bukti_tests::{Backend, TestServer, both_stores};
+use bukti_tests::{Backend, TestServer, both_stores, fixture};
 use serde_json::json;
 use sqlx::{PgPool, SqlitePool, sqlite::SqliteConnectOptions};
 
@@ -81,12 +79,6 @@ impl Db {
         }
         out
     }
-}
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/photos")
-        .join(name)
 }
 
 fn patrol(i: usize) -> Capture {
