@@ -15,6 +15,9 @@ use std::{
 use automerge::{
     ActorId, AutoCommit, Change, ChangeHash, LoadOptions, OnPartialLoad, VerificationMode,
 };
+pub use shape::ShapeError;
+
+pub mod shape;
 
 /// Largest single change accepted.
 pub const MAX_CHANGE_BYTES: usize = 512 * 1024;
@@ -40,6 +43,8 @@ pub enum IngestError {
     DocumentTooLarge(usize),
     #[error("the Automerge library failed on these bytes ({0}); they were discarded")]
     Panicked(&'static str),
+    #[error("the record's document is over a shape limit: {0}")]
+    Shape(#[from] ShapeError),
 }
 
 /// Runs `f`, turning a panic inside Automerge into an error.
@@ -76,9 +81,24 @@ pub fn decode_changes(changes: &[Vec<u8>]) -> Result<Vec<Change>, IngestError> {
                     reason: e.to_string(),
                 }
             })?;
+        verify_checksum(index, bytes, &change)?;
         out.push(change);
     }
     Ok(out)
+}
+
+/// Automerge 0.12 parses a change without comparing the checksum in its header with the hash of
+/// its contents, so a change with a flipped byte (in the checksum, or in a value, which changes
+/// what is stored) would be accepted under a hash that names other bytes.
+fn verify_checksum(index: usize, bytes: &[u8], change: &Change) -> Result<(), IngestError> {
+    let hash = change.hash();
+    if bytes.get(4..8) == Some(&hash.0[..4]) {
+        return Ok(());
+    }
+    Err(IngestError::CorruptChange {
+        index,
+        reason: "its checksum does not match its contents (the bytes were altered)".into(),
+    })
 }
 
 /// Loads a whole document strictly: empty or truncated input is an error, not an empty document.
@@ -116,11 +136,12 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
     let decoded = decode_changes(changes)?;
     let mut doc = doc.unwrap_or_default();
     let before = doc.get_heads();
-    let new_actors = decoded
+    let new: Vec<Change> = decoded
         .iter()
         .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
-        .map(|c| c.actor_id().clone())
+        .cloned()
         .collect();
+    let new_actors = new.iter().map(|c| c.actor_id().clone()).collect();
     guarded("apply changes", || doc.apply_changes(decoded))?.map_err(|e| {
         IngestError::CorruptChange {
             index: 0,
@@ -135,6 +156,7 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
     // push did this; history and sync would panic on the stored document later). Reading the
     // new changes back here refuses such a push before anything is stored.
     guarded("read back changes", || doc.get_changes(&before).len())?;
+    guarded("check shape", || shape::check(&doc, &new))??;
     let heads = doc.get_heads();
     let changed = heads != before;
     Ok(Merged {
@@ -223,6 +245,31 @@ mod tests {
         }
         assert!(load_document(&[]).is_err());
         assert!(load_document(b"\x85\x6f\x4a\x83garbage").is_err());
+    }
+
+    #[test]
+    fn every_single_byte_flip_of_a_change_is_refused() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "title", "Sambang Desa Sudaji")
+            .unwrap_or_else(|e| panic!("{e}"));
+        doc.put(ROOT, "people_served", 25_u64)
+            .unwrap_or_else(|e| panic!("{e}"));
+        doc.commit();
+        let change = doc.get_changes(&[])[0].raw_bytes().to_vec();
+        assert!(merge_changes(None, std::slice::from_ref(&change)).is_ok());
+        // The checksum sits in bytes 4..8, the title's letters further in: a flip anywhere,
+        // header, checksum or content, must be caught.
+        for i in 0..change.len() {
+            for mask in [0x01, 0x80, 0xff] {
+                let mut bad = change.clone();
+                bad[i] ^= mask;
+                assert!(
+                    merge_changes(None, &[bad]).is_err(),
+                    "byte {i} of {} flipped with {mask:#x} was accepted",
+                    change.len()
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`catalogue`]: activity kinds, service types and the LKE (areas and sub-indicators) as data.
 //! - [`ingest`]: applying untrusted Automerge bytes safely (size caps, strict decoding, panics
 //!   contained), used by the server for pushes and by devices for pulls.
+//! - [`lke`]: the full LKE (questions, answer scales, hasil, WBK/WBBM thresholds) of a regulation
+//!   edition as validated data, and the worksheet scoring exactly as the LKE computes it.
 //! - [`history`]: who changed which fields of a record, and when, read from the Automerge history.
 //! - [`protocol`]: the sync wire format (push, pull, enrollment, errors) and its limits.
 //! - [`enrollment`]: one-time enrollment codes, their QR form and the message a phone signs.
@@ -23,6 +25,7 @@ pub mod enrollment;
 pub mod history;
 pub mod id;
 pub mod ingest;
+pub mod lke;
 #[cfg(feature = "photo")]
 pub mod photo;
 pub mod protocol;

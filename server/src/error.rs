@@ -170,3 +170,47 @@ fn store_message(e: &StoreError) -> String {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Code and message for an error answer that something other than a handler produced (the
+/// router's 405, a layer's 408 or 415, hyper's own 400, 414 and 431), so that it too carries
+/// the JSON body the protocol promises.
+pub fn bare_status_body(status: StatusCode) -> (&'static str, String) {
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => (
+            "bad_request",
+            "the request is not valid HTTP; check the request line and headers",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not take that method; the allow header lists those it takes",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took too long and was abandoned; retry, with a smaller batch if it is large",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body_too_large",
+            "the request body is larger than the server accepts; send less at a time",
+        ),
+        StatusCode::URI_TOO_LONG => (
+            "uri_too_long",
+            "the URL is too long; send fewer or shorter query parameters",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the body's type or encoding is not accepted: send JSON as application/json, compressed with gzip or not at all",
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            "headers_too_large",
+            "the request headers are too large or too many; send fewer and shorter headers",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => ("busy", "the server is busy; retry in a moment"),
+        s if s.is_server_error() => (
+            "internal",
+            "the server failed; try again later, and tell the administrator if it persists",
+        ),
+        _ => ("error", "the request was refused"),
+    };
+    (code, message.to_owned())
+}

@@ -113,9 +113,9 @@ pub fn decide(
         Err(e) => {
             let code = match e {
                 IngestError::MissingDependencies(_) => RejectCode::MissingDependencies,
-                IngestError::ChangeTooLarge { .. } | IngestError::DocumentTooLarge(_) => {
-                    RejectCode::TooLarge
-                }
+                IngestError::ChangeTooLarge { .. }
+                | IngestError::DocumentTooLarge(_)
+                | IngestError::Shape(_) => RejectCode::TooLarge,
                 _ => RejectCode::CorruptChanges,
             };
             return reject(code, e.to_string());

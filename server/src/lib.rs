@@ -6,7 +6,9 @@
 //! and answers HQ's list, record and review requests.
 //!
 //! - [`config`]: settings and opening the store they name.
-//! - [`routes`]: the router and its tower layers; [`api`]: one module per resource.
+//! - [`listen`]: accepting connections (header timeout, connections per address);
+//!   [`routes`]: the router and its tower layers; [`middleware`]: rules every request shares;
+//!   [`api`]: one module per resource.
 //! - [`auth`]: bearer tokens and session cookies → principals bound to a unit subtree.
 //! - [`directory`]: units, people and roles, device enrollment, web sign-in; [`ratelimit`].
 //! - [`ingest`]: the push pipeline; [`projection`]: the columns derived from a document.
@@ -26,7 +28,9 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod ingest;
+pub mod listen;
 pub mod metrics;
+pub mod middleware;
 pub mod ops;
 pub mod projection;
 pub mod ratelimit;
@@ -56,6 +60,24 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(
+        store,
+        blobs,
+        listener,
+        listen::ConnectionLimits::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] with chosen connection limits.
+pub async fn serve_with(
+    store: DynStore,
+    blobs: blob::upload::Blobs,
+    listener: tokio::net::TcpListener,
+    limits: listen::ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let state = AppState {
         store,
         blobs,
@@ -64,9 +86,5 @@ pub async fn serve(
     };
     let app = routes::router(state);
     tracing::info!(addr = %listener.local_addr()?, "bukti-server listening");
-    // Client addresses key the sign-in and enrollment rate limits.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(listener, app, limits, shutdown).await
 }

@@ -1,5 +1,5 @@
 //! The router: every route in one place, and the tower layers around them (request ids,
-//! tracing, metrics, timeouts, body limits, compression, protocol version).
+//! tracing, metrics, timeouts, body limits, compression, JSON errors, protocol version, NUL).
 
 use std::time::Duration;
 
@@ -7,11 +7,10 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, Request},
     http::{HeaderName, StatusCode},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    middleware,
     routing::{get, post},
 };
-use bukti_core::protocol::{MAX_BODY_BYTES, MAX_CHUNK_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use bukti_core::protocol::{MAX_BODY_BYTES, MAX_CHUNK_BYTES};
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -74,7 +73,8 @@ pub fn router(state: AppState) -> Router {
             "/records/{id}/photos/{hash}/original",
             post(api::blobs::request_original),
         )
-        .layer(middleware::from_fn(protocol_version));
+        .layer(middleware::from_fn(crate::middleware::refuse_nul))
+        .layer(middleware::from_fn(crate::middleware::protocol_version));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(api::health::healthz))
@@ -89,25 +89,11 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(middleware::from_fn(crate::middleware::json_errors))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .layer(CompressionLayer::new())
                 .layer(RequestDecompressionLayer::new())
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         .with_state(state)
-}
-
-/// Refuses clients that speak a protocol this server does not; a missing header means version 1.
-async fn protocol_version(req: Request, next: Next) -> Response {
-    if let Some(v) = req.headers().get(PROTOCOL_HEADER) {
-        let client = String::from_utf8_lossy(v.as_bytes()).into_owned();
-        if client.trim() != PROTOCOL_VERSION.to_string() {
-            return ApiError::ProtocolVersion {
-                server: PROTOCOL_VERSION,
-                client,
-            }
-            .into_response();
-        }
-    }
-    next.run(req).await
 }

@@ -163,14 +163,22 @@ fn taken_at(
 }
 
 fn gps(exif: &Exif, warnings: &mut Vec<String>) -> Option<PhotoGps> {
-    let lat = coordinate(exif, Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S')?;
-    let lon = coordinate(exif, Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W')?;
-    if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0) {
-        warnings.push(format!(
-            "EXIF GPS ignored: {lat}, {lon} is not a position on Earth"
-        ));
-        return None;
-    }
+    let lat = exif.get_field(Tag::GPSLatitude, In::PRIMARY)?;
+    let lon = exif.get_field(Tag::GPSLongitude, In::PRIMARY)?;
+    let read = |axis: Axis, value: &Value, reference: Tag| {
+        coordinate(axis, value, ascii(exif, reference))
+            .map_err(|why| format!("EXIF GPS ignored: {} {why}", axis.name()))
+    };
+    let position = read(Axis::Latitude, &lat.value, Tag::GPSLatitudeRef).and_then(|lat| {
+        read(Axis::Longitude, &lon.value, Tag::GPSLongitudeRef).map(|lon| (lat, lon))
+    });
+    let (lat, lon) = match position {
+        Ok(p) => p,
+        Err(why) => {
+            warnings.push(why);
+            return None;
+        }
+    };
     if lat == 0.0 && lon == 0.0 {
         // What many cameras write when they had no fix.
         warnings.push("EXIF GPS ignored: 0, 0 means the camera had no fix".to_owned());
@@ -179,21 +187,94 @@ fn gps(exif: &Exif, warnings: &mut Vec<String>) -> Option<PhotoGps> {
     Some(PhotoGps { lat, lon })
 }
 
-/// Degrees, minutes, seconds → signed decimal degrees; `negative` is the reference letter for
-/// south or west.
-fn coordinate(exif: &Exif, tag: Tag, reference: Tag, negative: u8) -> Option<f64> {
-    let Value::Rational(parts) = &exif.get_field(tag, In::PRIMARY)?.value else {
-        return None;
-    };
-    let degrees = parts
-        .iter()
-        .take(3)
-        .zip([1.0, 60.0, 3600.0])
-        .map(|(r, scale)| r.to_f64() / scale)
-        .sum::<f64>();
-    let sign = match ascii(exif, reference).and_then(|r| r.first()) {
-        Some(&r) if r.eq_ignore_ascii_case(&negative) => -1.0,
-        _ => 1.0,
-    };
-    Some(sign * degrees)
+/// Which coordinate a GPS field holds, with its limits and hemisphere letters.
+#[derive(Debug, Clone, Copy)]
+enum Axis {
+    Latitude,
+    Longitude,
 }
+
+impl Axis {
+    fn name(self) -> &'static str {
+        match self {
+            Axis::Latitude => "latitude",
+            Axis::Longitude => "longitude",
+        }
+    }
+
+    fn max_degrees(self) -> f64 {
+        match self {
+            Axis::Latitude => 90.0,
+            Axis::Longitude => 180.0,
+        }
+    }
+
+    /// The reference letters for the positive and the negative hemisphere.
+    fn references(self) -> [u8; 2] {
+        match self {
+            Axis::Latitude => [b'N', b'S'],
+            Axis::Longitude => [b'E', b'W'],
+        }
+    }
+}
+
+/// Degrees, minutes, seconds and a hemisphere letter → signed decimal degrees, or why the
+/// values cannot be a position: EXIF is written by anyone, so minutes of 75 or a hemisphere of
+/// `X` are refused rather than turned into a plausible-looking place.
+fn coordinate(axis: Axis, value: &Value, reference: Option<&[u8]>) -> Result<f64, String> {
+    let Value::Rational(parts) = value else {
+        return Err("is not stored as unsigned degrees, minutes and seconds".to_owned());
+    };
+    let [d, m, s] = parts.as_slice() else {
+        return Err(format!(
+            "has {} parts; degrees, minutes and seconds are 3",
+            parts.len()
+        ));
+    };
+    let mut dms = [0.0; 3];
+    for ((out, r), what) in dms
+        .iter_mut()
+        .zip([d, m, s])
+        .zip(["degrees", "minutes", "seconds"])
+    {
+        if r.denom == 0 {
+            return Err(format!("{what} divide by zero"));
+        }
+        *out = r.to_f64();
+    }
+    let [degrees, minutes, seconds] = dms;
+    if degrees > axis.max_degrees() {
+        return Err(format!(
+            "degrees {degrees} (at most {})",
+            axis.max_degrees()
+        ));
+    }
+    if minutes >= 60.0 {
+        return Err(format!("minutes {minutes} (must be under 60)"));
+    }
+    if seconds >= 60.0 {
+        return Err(format!("seconds {seconds} (must be under 60)"));
+    }
+    let value = degrees + minutes / 60.0 + seconds / 3600.0;
+    if value > axis.max_degrees() {
+        return Err(format!("{value} degrees (at most {})", axis.max_degrees()));
+    }
+    let [positive, negative] = axis.references();
+    match reference {
+        Some([r]) if *r == positive => Ok(value),
+        Some([r]) if *r == negative => Ok(-value),
+        Some(other) => Err(format!(
+            "reference {:?} (must be {} or {})",
+            String::from_utf8_lossy(other),
+            positive as char,
+            negative as char
+        )),
+        None => Err(format!(
+            "has no {}/{} reference, so its hemisphere is unknown",
+            positive as char, negative as char
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

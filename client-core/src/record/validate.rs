@@ -37,6 +37,9 @@ const MAX_TITLE: usize = 200;
 const MAX_NARRATIVE: usize = 20_000;
 const MAX_PLACE: usize = 200;
 const MAX_COUNT: u64 = 1_000_000;
+const MAX_COMMENT: usize = 5_000;
+/// Camera, software and perceptual hash of a photo: a few dozen characters when honest.
+const MAX_PHOTO_TEXT: usize = 200;
 /// Device clocks drift and time zones get mis-set; a day of slack catches real mistakes without
 /// refusing honest records.
 const CLOCK_SLACK: SignedDuration = SignedDuration::from_hours(24);
@@ -77,6 +80,15 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
     }
     if record.place.chars().count() > MAX_PLACE {
         bad("place", &format!("longer than {MAX_PLACE} characters"));
+    }
+    for (path, text, multiline) in [
+        ("title", &record.title, false),
+        ("narrative", &record.narrative, true),
+        ("place", &record.place, false),
+    ] {
+        if let Some(why) = text_problem(text, multiline) {
+            bad(path, why);
+        }
     }
     let latest = now + CLOCK_SLACK;
     for (path, t) in [
@@ -140,6 +152,20 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
                 "key must be the SHA-256 of the photo in lowercase hex",
             );
         }
+        for (key, text) in [
+            ("camera", &photo.camera),
+            ("software", &photo.software),
+            ("phash", &photo.phash),
+        ] {
+            if text.chars().count() > MAX_PHOTO_TEXT {
+                bad(
+                    &format!("{path}.{key}"),
+                    &format!("longer than {MAX_PHOTO_TEXT} characters"),
+                );
+            } else if let Some(why) = text_problem(text, false) {
+                bad(&format!("{path}.{key}"), why);
+            }
+        }
         if !["camera", "gallery"].contains(&photo.source.as_str()) {
             bad(&format!("{path}.source"), "expected camera or gallery");
         }
@@ -183,14 +209,41 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
         }
     }
     for (i, c) in record.review.comments.iter().enumerate() {
+        let path = format!("review.comments[{i}]");
         if c.text.trim().is_empty() || c.author.is_empty() || c.id.is_empty() {
-            bad(
-                &format!("review.comments[{i}]"),
-                "a comment needs an id, an author and text",
-            );
+            bad(&path, "a comment needs an id, an author and text");
+        }
+        if c.text.chars().count() > MAX_COMMENT {
+            bad(&path, &format!("longer than {MAX_COMMENT} characters"));
+        }
+        for (text, multiline) in [(&c.text, true), (&c.author, false), (&c.id, false)] {
+            if let Some(why) = text_problem(text, multiline) {
+                bad(&path, why);
+            }
         }
     }
+    if let Some(why) = record
+        .review
+        .verdict_by
+        .as_deref()
+        .and_then(|by| text_problem(by, false))
+    {
+        bad("review.verdict_by", why);
+    }
     out
+}
+
+/// Why `text` cannot be stored as evidence text, if it cannot: a NUL character (PostgreSQL
+/// refuses it, and it cuts strings short in many readers) or other control characters (which
+/// hide text on screens and in exports). Line breaks and tabs are fine where text is multi-line.
+pub fn text_problem(text: &str, multiline: bool) -> Option<&'static str> {
+    if text.contains('\0') {
+        return Some("contains a NUL character (U+0000), which cannot be stored; remove it");
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    text.chars()
+        .any(|c| c.is_control() && !allowed(c))
+        .then_some("contains control characters; remove them")
 }
 
 /// Whether `s` is a SHA-256 digest written as 64 lowercase hex digits: the only form a content

@@ -45,6 +45,27 @@ struct Cli {
         global = true
     )]
     listen: SocketAddr,
+
+    /// Seconds a client may take to send a request's headers; slower connections, and idle
+    /// keep-alive ones, are closed.
+    #[arg(
+        long,
+        env = "BUKTI_HEADER_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        global = true
+    )]
+    header_timeout: u64,
+
+    /// Connections one client address may hold at once; more are answered 503. Set 0 behind a
+    /// reverse proxy, where every client has the proxy's address (let the proxy limit them).
+    #[arg(
+        long,
+        env = "BUKTI_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 128,
+        global = true
+    )]
+    max_connections_per_address: usize,
 }
 
 #[derive(Debug, Args)]
@@ -201,7 +222,11 @@ async fn main() -> anyhow::Result<()> {
             let blobs = settings
                 .open_blobs()
                 .with_context(|| format!("opening the blob store ({:?})", settings.blobs))?;
-            bukti_server::serve(store, blobs, listener, shutdown_signal()).await?;
+            let limits = bukti_server::listen::ConnectionLimits {
+                header_read_timeout: std::time::Duration::from_secs(cli.header_timeout),
+                per_address: cli.max_connections_per_address,
+            };
+            bukti_server::serve_with(store, blobs, listener, limits, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
         Command::Audit(AuditCommand::Verify) => {
