@@ -199,6 +199,7 @@ fn server_ingest(record: &PushRecord) {
             actor: Some(device_actor()),
             officer: Some(OFFICER.to_owned()),
         },
+        own_officer: None,
     };
     let now = record::now_ms();
     let _ = decide(None, record, &ctx, now);

@@ -76,6 +76,21 @@ impl Principal {
         automerge::ActorId::from(self.id.as_bytes().as_slice())
     }
 
+    /// The officer whose records alone this principal may see, for a device enrolled for its
+    /// officer's own records; `None` when it sees its whole unit subtree.
+    pub fn own_officer(&self) -> Option<&str> {
+        self.own_records_only
+            .then_some(self.officer.as_deref())
+            .flatten()
+    }
+
+    /// Whether a record of `unit` captured by `officer` is visible to this principal: inside its
+    /// subtree and, for an own-records-only device, its officer's.
+    pub fn may_see(&self, unit: &str, officer: &str) -> bool {
+        UnitPath::parse(unit).is_ok_and(|u| self.unit.contains(&u))
+            && self.own_officer().is_none_or(|own| own == officer)
+    }
+
     pub fn can(&self, p: Permission) -> bool {
         self.roles.allows(p)
     }

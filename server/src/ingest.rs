@@ -59,6 +59,8 @@ fn invalid(reason: &str, problems: Vec<Problem>) -> Decision {
 pub struct PushContext {
     pub unit: UnitPath,
     pub pusher: Pusher,
+    /// For a device enrolled for its officer's own records: that officer.
+    pub own_officer: Option<String>,
 }
 
 impl PushContext {
@@ -74,6 +76,7 @@ impl PushContext {
                 actor,
                 officer: principal.officer.clone(),
             },
+            own_officer: principal.own_officer().map(str::to_owned),
         }
     }
 }
@@ -89,7 +92,7 @@ pub fn decide(
     if let Some(s) = stored {
         let inside = UnitPath::parse(&s.unit).is_ok_and(|u| pusher.contains(&u));
         if !inside {
-            return reject(RejectCode::OutOfScope, "no such record in your unit");
+            return decide_unseen(push, ctx, now);
         }
     }
     let base: Option<AutoCommit> = match stored.map(|s| ingest::load_document(&s.doc)).transpose() {
@@ -108,6 +111,11 @@ pub fn decide(
             return invalid("the server's copy of this record is not a record", problems);
         }
     };
+    if let (Some(own), Some(before)) = (&ctx.own_officer, &before)
+        && before.officer != *own
+    {
+        return decide_unseen(push, ctx, now);
+    }
     let mut merged = match ingest::merge_changes(base, &push.changes) {
         Ok(m) => m,
         Err(e) => {
@@ -182,6 +190,20 @@ pub fn decide(
         heads,
         projection: Projection::of(&record),
     }))
+}
+
+/// A push under the id of a record the pusher may not see is judged exactly as if no record
+/// had that id, so the answer never reveals that one exists. Only a complete new record under
+/// an id that is taken cannot be judged so (it cannot be stored): that is refused as forbidden,
+/// which only a client already holding the id (a random UUIDv7) can ever provoke.
+fn decide_unseen(push: &PushRecord, ctx: &PushContext, now: Timestamp) -> Decision {
+    match decide(None, push, ctx, now) {
+        Decision::Write(_) => reject(
+            RejectCode::Forbidden,
+            "this record id is already in use; capture the activity as a new record",
+        ),
+        answer => answer,
+    }
 }
 
 /// Applies a device's push batch and answers one result per record, in order.

@@ -4,7 +4,7 @@
 use axum::{
     body::Body,
     extract::Request,
-    http::{HeaderValue, header},
+    http::{StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -93,6 +93,42 @@ fn json_nul(bytes: &[u8]) -> bool {
     false
 }
 
+/// Longest URL (path and query) accepted: filters are short; hyper's own limit is 64 KiB.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// Most header bytes (names and values) one request may carry: a session cookie, a token and a
+/// CSRF header need a few hundred.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Refuses URLs and header sets larger than any client of ours sends, with a JSON body (hyper
+/// reads larger heads than these before it gives up by itself).
+pub async fn limit_head(req: Request, next: Next) -> Response {
+    if req.uri().to_string().len() > MAX_URI_BYTES {
+        return bare(StatusCode::URI_TOO_LONG);
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return bare(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    }
+    next.run(req).await
+}
+
+/// An answer of `status` with its JSON error body.
+fn bare(status: StatusCode) -> Response {
+    let (code, message) = bare_status_body(status);
+    (
+        status,
+        axum::Json(ErrorBody {
+            code: code.to_owned(),
+            message,
+        }),
+    )
+        .into_response()
+}
+
 /// Gives every error answer without a body (the router's 405, the decompression layer's 415,
 /// the timeout's 408) the JSON body the protocol promises.
 pub async fn json_errors(req: Request, next: Next) -> Response {
@@ -104,18 +140,10 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, _) = response.into_parts();
-    let (code, message) = bare_status_body(status);
-    let body = serde_json::to_vec(&ErrorBody {
-        code: code.to_owned(),
-        message,
-    })
-    .unwrap_or_default();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let (json, body) = bare(status).into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(body))
+    parts.headers.extend(json.headers);
+    Response::from_parts(parts, body)
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(middleware::from_fn(crate::middleware::json_errors))
+                .layer(middleware::from_fn(crate::middleware::limit_head))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
                 .layer(CompressionLayer::new())
                 .layer(RequestDecompressionLayer::new())

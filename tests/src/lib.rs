@@ -113,6 +113,8 @@ pub struct TestServer {
     pub store: DynStore,
     /// Whether `finish` drops the PostgreSQL database (false for a second process on it).
     owns_database: bool,
+    /// Header timeout and connections per address of the listener.
+    limits: bukti_server::listen::ConnectionLimits,
     _data: TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -130,6 +132,19 @@ impl TestServer {
             ..Settings::new(data.path().join("bukti-data"))
         };
         TestServer::start_with(backend, data, settings).await
+    }
+
+    /// A server whose listener has `limits` (a short header timeout, few connections per
+    /// address) instead of the defaults.
+    pub async fn start_limited(
+        backend: Backend,
+        limits: bukti_server::listen::ConnectionLimits,
+    ) -> TestServer {
+        let mut server = TestServer::start(backend).await;
+        server.stop().await;
+        server.limits = limits;
+        server.listen(server.addr).await;
+        server
     }
 
     /// A server whose photo bytes go to a real S3-compatible server on loopback
@@ -163,6 +178,7 @@ impl TestServer {
             admin_token,
             store,
             owns_database: true,
+            limits: Default::default(),
             _data: data,
             stop: None,
             task: None,
@@ -180,10 +196,11 @@ impl TestServer {
         let (tx, rx) = oneshot::channel::<()>();
         let store = self.store.clone();
         let blobs = self.settings.open_blobs().expect("open the blob store");
-        self.task = Some(tokio::spawn(bukti_server::serve(
+        self.task = Some(tokio::spawn(bukti_server::serve_with(
             store,
             blobs,
             listener,
+            self.limits,
             async move {
                 let _ = rx.await;
             },
@@ -227,6 +244,7 @@ impl TestServer {
             admin_token: self.admin_token.clone(),
             store,
             owns_database: false,
+            limits: Default::default(),
             _data: tempfile::tempdir().expect("placeholder folder"),
             stop: None,
             task: None,

@@ -293,6 +293,7 @@ impl Sim {
                         actor: Some(dev.actor.clone()),
                         officer: Some(dev.officer.clone()),
                     },
+                    own_officer: None,
                 };
                 let id = record.id;
                 match decide(self.server.get(&id), &record, &ctx, jiff::Timestamp::now()) {

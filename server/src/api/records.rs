@@ -68,11 +68,7 @@ pub async fn get(
     Path(raw_id): Path<String>,
 ) -> ApiResult<Json<RecordView>> {
     let id = record_id(&raw_id)?;
-    let (summary, stored) = state
-        .store
-        .get(&principal.unit, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (summary, stored) = readable(&state, &principal, id).await?;
     let view = tokio::task::spawn_blocking(move || -> Result<RecordView, String> {
         let mut doc = ingest::load_document(&stored.doc).map_err(|e| e.to_string())?;
         let record = record::doc::read(&doc).map_err(|p| record::Problem::join(&p))?;
@@ -103,14 +99,25 @@ pub async fn photos_of(
     principal: &Principal,
     id: bukti_core::RecordId,
 ) -> ApiResult<std::collections::BTreeMap<String, record::PhotoRef>> {
-    let (_, stored) = state
-        .store
-        .get(&principal.unit, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (_, stored) = readable(state, principal, id).await?;
     let doc = ingest::load_document(&stored.doc).map_err(|e| corrupt(id, &e.to_string()))?;
     let record = record::doc::read(&doc).map_err(|p| corrupt(id, &record::Problem::join(&p)))?;
     Ok(record.photos)
+}
+
+/// A record the principal may see (its subtree and, for an own-records-only device, its
+/// officer's records); any other id is not found, exactly like one that does not exist.
+async fn readable(
+    state: &AppState,
+    principal: &Principal,
+    id: bukti_core::RecordId,
+) -> ApiResult<(RecordSummary, crate::store::StoredDoc)> {
+    match state.store.get(&principal.unit, id).await? {
+        Some((summary, stored)) if principal.may_see(&summary.unit, &summary.officer) => {
+            Ok((summary, stored))
+        }
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 fn corrupt(id: bukti_core::RecordId, why: &str) -> ApiError {
@@ -155,11 +162,7 @@ pub async fn review(
     }
     // Another writer may land between our read and our write: merge again on top of theirs.
     for _ in 0..8 {
-        let (_, stored) = state
-            .store
-            .get(&hq.unit, id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let (_, stored) = readable(&state, &hq, id).await?;
         let doc = ingest::load_document(&stored.doc).map_err(|e| corrupt(id, &e.to_string()))?;
         let mut doc = RecordDoc::from_automerge(doc.with_actor(hq.actor()));
         let author = format!("reviewer:{}", hq.name);

@@ -52,10 +52,6 @@ pub async fn record_changes(
             code: RejectCode::MissingDependencies,
             ..
         } => StatusCode::CONFLICT,
-        PushOutcome::Rejected {
-            code: RejectCode::OutOfScope,
-            ..
-        } => return Err(ApiError::NotFound),
         PushOutcome::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     };
     Ok((status, Json(result)))
@@ -84,13 +80,9 @@ pub async fn pull(
         .unwrap_or(DEFAULT_PULL_LIMIT)
         .clamp(1, MAX_PULL_LIMIT);
     // A device enrolled for its officer's own records sees nothing of its colleagues'.
-    let own = device
-        .own_records_only
-        .then_some(device.officer.as_deref())
-        .flatten();
     let mut items = state
         .store
-        .feed(&device.unit, own, q.since, limit + 1)
+        .feed(&device.unit, device.own_officer(), q.since, limit + 1)
         .await?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
