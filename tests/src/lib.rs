@@ -285,11 +285,29 @@ impl TestServer {
     /// A one-time enrollment code for `officer` (added as an officer of `unit` if new), issued
     /// by the operator at the server.
     pub async fn enrollment_code(&self, unit: &str, officer: &str) -> String {
+        self.enrollment_code_for(unit, officer, false).await
+    }
+
+    /// An enrollment code, for a device that sees only its officer's own records when
+    /// `own_records_only`.
+    pub async fn enrollment_code_for(
+        &self,
+        unit: &str,
+        officer: &str,
+        own_records_only: bool,
+    ) -> String {
         self.officer(unit, officer).await;
-        service::issue_enrollment(&self.store, None, "test operator", officer, false, None)
-            .await
-            .expect("issue an enrollment code")
-            .code
+        service::issue_enrollment(
+            &self.store,
+            None,
+            "test operator",
+            officer,
+            own_records_only,
+            None,
+        )
+        .await
+        .expect("issue an enrollment code")
+        .code
     }
 
     /// Adds `nrp` as an officer of `unit`, unless already there.
@@ -429,7 +447,19 @@ pub struct RawDevice {
 impl TestServer {
     /// Enrolls a device over HTTP and returns its token and actor, without a device store.
     pub async fn raw_device(&self, unit: &str, officer: &str) -> RawDevice {
-        let code = self.enrollment_code(unit, officer).await;
+        self.raw_device_for(unit, officer, false).await
+    }
+
+    /// [`Self::raw_device`], enrolled for its officer's own records when `own_records_only`.
+    pub async fn raw_device_for(
+        &self,
+        unit: &str,
+        officer: &str,
+        own_records_only: bool,
+    ) -> RawDevice {
+        let code = self
+            .enrollment_code_for(unit, officer, own_records_only)
+            .await;
         let actor = automerge::ActorId::random();
         let (status, body) = self
             .device_post(
@@ -558,6 +588,24 @@ pub fn sample_record(unit: &str, officer: &str, title: &str) -> bukti_core::Reco
     r.lke.insert("PP.P2".into());
     r.status = Status::Submitted;
     r
+}
+
+impl RawDevice {
+    /// A valid record captured by this device (see [`sample_record`]), as its document.
+    pub fn record_doc(&self, title: &str) -> bukti_core::RecordDoc {
+        let record = sample_record(&self.unit, &self.officer, title);
+        bukti_core::RecordDoc::create(
+            &record,
+            self.actor.clone(),
+            &format!("officer:{}", self.officer),
+        )
+    }
+}
+
+/// One record of a push body: its id and all its changes.
+pub fn push_entry(doc: &mut bukti_core::RecordDoc) -> serde_json::Value {
+    let id = doc.read().expect("record").id;
+    serde_json::json!({"id": id.to_string(), "changes": changes_b64(doc, &[])})
 }
 
 /// Base64 of each change of `doc` since `heads`, as a push body wants them.

@@ -3,22 +3,8 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use bukti_core::RecordDoc;
-use bukti_tests::{Backend, RawDevice, TestServer, both_stores, changes_b64, sample_record};
+use bukti_tests::{Backend, TestServer, both_stores, changes_b64, push_entry, sample_record};
 use serde_json::{Value, json};
-
-fn doc_for(device: &RawDevice, title: &str) -> RecordDoc {
-    let record = sample_record(&device.unit, &device.officer, title);
-    RecordDoc::create(
-        &record,
-        device.actor.clone(),
-        &format!("officer:{}", device.officer),
-    )
-}
-
-fn entry(doc: &mut RecordDoc) -> Value {
-    let id = doc.read().expect("record").id;
-    json!({"id": id.to_string(), "changes": changes_b64(doc, &[])})
-}
 
 fn status_of(body: &Value, i: usize) -> (&str, &str) {
     let r = &body["results"][i];
@@ -31,17 +17,17 @@ fn status_of(body: &Value, i: usize) -> (&str, &str) {
 async fn each_bad_record_is_rejected_alone(backend: Backend) {
     let server = TestServer::start(backend).await;
     let dev = server.raw_device("bali/buleleng/sawan", "87010001").await;
-    let mut good = doc_for(&dev, "Yang baik");
-    let good_entry = entry(&mut good);
+    let mut good = dev.record_doc("Yang baik");
+    let good_entry = push_entry(&mut good);
 
-    let mut changes_only = doc_for(&dev, "Dua perubahan");
+    let mut changes_only = dev.record_doc("Dua perubahan");
     let heads = changes_only.heads();
     changes_only
         .edit("officer:87010001", |r| r.title = "Diubah".into())
         .expect("edit");
     let second_only = changes_b64(&mut changes_only, &heads);
 
-    let mut invalid = doc_for(&dev, "Koordinat salah");
+    let mut invalid = dev.record_doc("Koordinat salah");
     invalid
         .edit("x", |r| r.location.as_mut().expect("location").lat = 91.0)
         .expect("edit");
@@ -50,16 +36,16 @@ async fn each_bad_record_is_rejected_alone(backend: Backend) {
         let record = sample_record("bali/buleleng/gerokgak", &dev.officer, "Bukan unit saya");
         RecordDoc::create(&record, dev.actor.clone(), "officer:87010001")
     };
-    let mut mismatched = doc_for(&dev, "Id lain");
+    let mut mismatched = dev.record_doc("Id lain");
     let truncated = {
         let mut c = STANDARD
-            .decode(changes_b64(&mut doc_for(&dev, "Terpotong"), &[])[0].as_bytes())
+            .decode(changes_b64(&mut dev.record_doc("Terpotong"), &[])[0].as_bytes())
             .expect("b64");
         c.truncate(c.len() - 5);
         STANDARD.encode(c)
     };
     let compressed = {
-        let mut d = doc_for(&dev, "Dikompresi");
+        let mut d = dev.record_doc("Dikompresi");
         d.edit("x", |r| r.narrative = "panjang ".repeat(400))
             .expect("edit");
         d.automerge()
@@ -75,8 +61,8 @@ async fn each_bad_record_is_rejected_alone(backend: Backend) {
         json!({"id": bukti_core::RecordId::new().to_string(), "changes": []}),
         json!({"id": bukti_core::RecordId::new().to_string(), "changes": [""]}),
         json!({"id": changes_only.read().expect("record").id.to_string(), "changes": second_only}),
-        entry(&mut invalid),
-        entry(&mut other_unit),
+        push_entry(&mut invalid),
+        push_entry(&mut other_unit),
         json!({"id": bukti_core::RecordId::new().to_string(), "changes": changes_b64(&mut mismatched, &[])}),
         json!({"id": bukti_core::RecordId::new().to_string(), "changes": compressed}),
         good_entry.clone(),
@@ -144,7 +130,7 @@ async fn each_bad_record_is_rejected_alone(backend: Backend) {
         .device_post(
             &dev.token,
             &format!("/records/{url_id}/changes"),
-            &json!({"changes": changes_b64(&mut doc_for(&dev, "URL"), &[])}),
+            &json!({"changes": changes_b64(&mut dev.record_doc("URL"), &[])}),
         )
         .await;
     assert_eq!(status, 422, "{body}");

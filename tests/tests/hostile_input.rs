@@ -8,7 +8,9 @@ use bukti_core::{
     RecordDoc,
     ingest::shape::{MAX_DEPTH, MAX_LIST_LEN, MAX_MAP_KEYS},
 };
-use bukti_tests::{Backend, RawDevice, TestServer, both_stores, changes_b64, sample_record};
+use bukti_tests::{
+    Backend, RawDevice, TestServer, both_stores, changes_b64, push_entry, sample_record,
+};
 use serde_json::{Value, json};
 
 both_stores!(
@@ -20,19 +22,8 @@ both_stores!(
 
 const SAWAN: &str = "bali/buleleng/sawan";
 
-fn doc_for(device: &RawDevice, title: &str) -> RecordDoc {
-    let record = sample_record(&device.unit, &device.officer, title);
-    RecordDoc::create(
-        &record,
-        device.actor.clone(),
-        &format!("officer:{}", device.officer),
-    )
-}
-
-fn entry(doc: &mut RecordDoc) -> Value {
-    let id = doc.read().expect("record").id;
-    json!({"id": id.to_string(), "changes": changes_b64(doc, &[])})
-}
+/// A change to a record's typed view.
+type Edit = fn(&mut bukti_core::Record);
 
 async fn push(server: &TestServer, dev: &RawDevice, records: Vec<Value>) -> (u16, Value) {
     server
@@ -71,9 +62,9 @@ async fn nul_and_control_characters_get_the_same_clear_400(backend: Backend) {
 
     // Pushed records: each bad text is that record's own rejection; the batch and its good
     // record land (PostgreSQL used to fail the whole batch with a 500).
-    let mut good = doc_for(&dev, "Pelayanan SKCK");
-    let mut records = vec![entry(&mut good)];
-    let bad_texts: [(&str, fn(&mut bukti_core::Record)); 6] = [
+    let mut good = dev.record_doc("Pelayanan SKCK");
+    let mut records = vec![push_entry(&mut good)];
+    let bad_texts: [(&str, Edit); 6] = [
         ("title", |r| r.title = "SKCK\0malam".into()),
         ("place", |r| r.place = "Balai\0Desa".into()),
         ("narrative", |r| r.narrative = "Warga\0datang".into()),
@@ -85,7 +76,7 @@ async fn nul_and_control_characters_get_the_same_clear_400(backend: Backend) {
         let mut record = sample_record(SAWAN, &dev.officer, "x");
         change(&mut record);
         let mut doc = RecordDoc::create(&record, dev.actor.clone(), "officer:87010001");
-        records.push(entry(&mut doc));
+        records.push(push_entry(&mut doc));
     }
     let (status, body) = push(&server, &dev, records).await;
     assert_eq!(status, 200, "{body}");
@@ -103,7 +94,7 @@ async fn nul_and_control_characters_get_the_same_clear_400(backend: Backend) {
     let mut record = sample_record(SAWAN, &dev.officer, "Sambang");
     record.narrative = "Baris satu\nBaris dua\tdengan tab".into();
     let mut doc = RecordDoc::create(&record, dev.actor.clone(), "officer:87010001");
-    let (_, body) = push(&server, &dev, vec![entry(&mut doc)]).await;
+    let (_, body) = push(&server, &dev, vec![push_entry(&mut doc)]).await;
     assert_eq!(outcome(&body, 0).0, "accepted", "{body}");
 
     // Every filter, path segment and JSON text.
@@ -189,7 +180,7 @@ async fn nul_and_control_characters_get_the_same_clear_400(backend: Backend) {
 
 /// The raw bytes of a record's one creation change.
 fn creation_change(dev: &RawDevice, title: &str) -> (bukti_core::RecordId, Vec<u8>) {
-    let mut doc = doc_for(dev, title);
+    let mut doc = dev.record_doc(title);
     let id = doc.read().expect("record").id;
     let changes = doc.automerge().get_changes(&[]);
     assert_eq!(changes.len(), 1);
@@ -238,10 +229,10 @@ async fn altered_changes_are_refused_as_corrupt(backend: Backend) {
 /// A valid record with extra, unknown structure written by `shape` (kept by the schema's rule
 /// that unknown fields survive), all in the device's actor.
 fn shaped(dev: &RawDevice, shape: impl FnOnce(&mut automerge::AutoCommit)) -> Value {
-    let mut doc = doc_for(dev, "Berbentuk aneh");
+    let mut doc = dev.record_doc("Berbentuk aneh");
     shape(doc.automerge());
     doc.automerge().commit();
-    entry(&mut doc)
+    push_entry(&mut doc)
 }
 
 fn nest(doc: &mut automerge::AutoCommit, depth: usize) -> automerge::ObjId {
@@ -302,8 +293,8 @@ async fn document_shape_is_bounded_for_the_whole_document(backend: Backend) {
 
     // The limit holds for the document, not each change: a record that grows past the number
     // of operations by small edits is refused on the push that crosses it.
-    let mut doc = doc_for(&dev, "Tumbuh");
-    let (_, first) = push(&server, &dev, vec![entry(&mut doc)]).await;
+    let mut doc = dev.record_doc("Tumbuh");
+    let (_, first) = push(&server, &dev, vec![push_entry(&mut doc)]).await;
     assert_eq!(outcome(&first, 0).0, "accepted", "{first}");
     let mut refused = None;
     for round in 0..30_u64 {
@@ -355,7 +346,7 @@ async fn the_worst_accepted_document_is_read_in_bounded_memory(backend: Backend)
     // At every limit at once: the deepest nesting with the widest map at its bottom, the
     // longest list, and history filled with small changes to near the operation and change
     // limits.
-    let mut doc = doc_for(&dev, "Terburuk");
+    let mut doc = dev.record_doc("Terburuk");
     {
         let d = doc.automerge();
         let bottom = nest(d, MAX_DEPTH);
@@ -377,7 +368,7 @@ async fn the_worst_accepted_document_is_read_in_bounded_memory(backend: Backend)
         }
     }
     let id = doc.read().expect("record").id;
-    let (status, body) = push(&server, &dev, vec![entry(&mut doc)]).await;
+    let (status, body) = push(&server, &dev, vec![push_entry(&mut doc)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         outcome(&body, 0).0,

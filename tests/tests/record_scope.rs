@@ -4,9 +4,7 @@
 //! in the pull feed.
 
 use bukti_core::{RecordDoc, RecordId};
-use bukti_tests::{
-    Backend, RawDevice, TestServer, both_stores, changes_b64, enroll_request, sample_record,
-};
+use bukti_tests::{Backend, RawDevice, TestServer, both_stores, changes_b64};
 use serde_json::{Value, json};
 
 both_stores!(
@@ -34,11 +32,7 @@ async fn stored_record(server: &TestServer, owner: &RawDevice, title: &str) -> R
 
 /// A record of the same shape that the server has never seen.
 fn unpushed(owner: &RawDevice, title: &str) -> RecordDoc {
-    RecordDoc::create(
-        &sample_record(&owner.unit, &owner.officer, title),
-        owner.actor.clone(),
-        &format!("officer:{}", owner.officer),
-    )
+    owner.record_doc(title)
 }
 
 /// The probes an outsider can make against a record id, each answered as (status, body) with
@@ -133,35 +127,10 @@ async fn unseen_records_look_exactly_like_missing_ones(backend: Backend) {
     server.finish().await;
 }
 
-/// A device of `unit` enrolled for `nrp`'s own records only.
-async fn own_records_device(server: &TestServer, unit: &str, nrp: &str) -> RawDevice {
-    server.officer(unit, nrp).await;
-    let (status, issued) = server
-        .hq(&server.admin_token)
-        .post(
-            "/enrollments",
-            &json!({"officer": nrp, "own_records_only": true}),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    let actor = automerge::ActorId::random();
-    let code = issued["code"].as_str().expect("code");
-    let (status, body) = server
-        .device_post("", "/enroll", &enroll_request(code, &actor.to_hex_string()))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    RawDevice {
-        token: body["token"].as_str().expect("token").to_owned(),
-        actor,
-        unit: unit.to_owned(),
-        officer: nrp.to_owned(),
-    }
-}
-
 async fn own_records_only_devices_are_held_to_them_everywhere(backend: Backend) {
     let server = TestServer::start(backend).await;
     let colleague = server.raw_device(SAWAN, "87010001").await;
-    let own = own_records_device(&server, SAWAN, "87010009").await;
+    let own = server.raw_device_for(SAWAN, "87010009", true).await;
     let reviewer = server.hq_token(SAWAN, "Kapolsek Sawan", "reviewer").await;
 
     let mut theirs = stored_record(&server, &colleague, "Catatan rekan").await;
