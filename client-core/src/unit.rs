@@ -34,6 +34,35 @@ impl UnitPath {
         }
     }
 
+    /// The Indonesian time zone the unit keeps, from its Polda (the first segment): WITA for
+    /// Bali and the central provinces, WIT for Maluku and Papua, WIB elsewhere. Indonesia has no
+    /// daylight saving, so a fixed offset is exact.
+    pub fn time_zone(&self) -> IndonesianZone {
+        const WITA: [&str; 12] = [
+            "bali",
+            "ntb",
+            "ntt",
+            "kalsel",
+            "kaltim",
+            "kaltara",
+            "sulsel",
+            "sulbar",
+            "sulteng",
+            "sultra",
+            "sulut",
+            "gorontalo",
+        ];
+        const WIT: [&str; 4] = ["maluku", "malut", "papua", "papuabarat"];
+        let polda = self.0.split('/').next().unwrap_or_default();
+        if WITA.contains(&polda) {
+            IndonesianZone::Wita
+        } else if WIT.contains(&polda) {
+            IndonesianZone::Wit
+        } else {
+            IndonesianZone::Wib
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -49,6 +78,46 @@ impl UnitPath {
     /// a database answer a subtree query with an index range scan.
     pub fn descendant_range(&self) -> (String, String) {
         (format!("{}/", self.0), format!("{}0", self.0))
+    }
+}
+
+/// Western, Central and Eastern Indonesian Time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndonesianZone {
+    Wib,
+    Wita,
+    Wit,
+}
+
+impl IndonesianZone {
+    pub fn abbreviation(self) -> &'static str {
+        match self {
+            IndonesianZone::Wib => "WIB",
+            IndonesianZone::Wita => "WITA",
+            IndonesianZone::Wit => "WIT",
+        }
+    }
+
+    pub fn utc_offset_hours(self) -> i8 {
+        match self {
+            IndonesianZone::Wib => 7,
+            IndonesianZone::Wita => 8,
+            IndonesianZone::Wit => 9,
+        }
+    }
+
+    pub fn time_zone(self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::fixed(jiff::tz::offset(self.utc_offset_hours()))
+    }
+
+    /// `t` as the unit's local time, e.g. `2026-11-30 14:05 WITA`.
+    pub fn format(self, t: jiff::Timestamp) -> String {
+        let local = t.to_zoned(self.time_zone());
+        format!(
+            "{} {}",
+            local.strftime("%Y-%m-%d %H:%M"),
+            self.abbreviation()
+        )
     }
 }
 
@@ -75,6 +144,20 @@ impl fmt::Display for UnitPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn units_keep_their_provinces_time() {
+        let sawan = UnitPath::parse("bali/buleleng/sawan").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sawan.time_zone(), IndonesianZone::Wita);
+        let t: jiff::Timestamp = "2026-11-30T06:05:00Z"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sawan.time_zone().format(t), "2026-11-30 14:05 WITA");
+        let jakarta = UnitPath::parse("metro/jaksel").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(jakarta.time_zone().format(t), "2026-11-30 13:05 WIB");
+        let papua = UnitPath::parse("papua/jayapura").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(papua.time_zone().abbreviation(), "WIT");
+    }
 
     #[test]
     fn parses_paths_and_refuses_junk() {

@@ -108,7 +108,7 @@ impl Principal {
     }
 
     /// Refuses credentials that are revoked, disabled or past their date.
-    fn check_live(self, now: i64) -> Result<Self, ApiError> {
+    pub fn check_live(self, now: i64) -> Result<Self, ApiError> {
         if self.revoked {
             return Err(ApiError::Revoked);
         }
@@ -222,17 +222,9 @@ impl FromRequestParts<AppState> for Principal {
                 })?;
             return principal.check_live(now);
         }
-        let session = parts
-            .headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|h| cookie(h, SESSION_COOKIE))
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "sign in first, or send `Authorization: Bearer <token>`".into(),
-                )
-            })?;
+        let session = session_cookie(&parts.headers).ok_or_else(|| {
+            ApiError::Unauthorized("sign in first, or send `Authorization: Bearer <token>`".into())
+        })?;
         let (person, csrf) = state
             .store
             .session(&hash_token(session), now)
@@ -249,13 +241,7 @@ impl FromRequestParts<AppState> for Principal {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            let ok: bool = sent.len() == csrf.len()
-                && sent
-                    .bytes()
-                    .zip(csrf.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0;
-            if !ok {
+            if !same_secret(sent, &csrf) {
                 return Err(ApiError::Forbidden(format!(
                     "missing or wrong {CSRF_HEADER} header: reload the page and try again"
                 )));
@@ -263,6 +249,26 @@ impl FromRequestParts<AppState> for Principal {
         }
         Principal::from(person).check_live(now)
     }
+}
+
+/// Compares a secret the client sent with ours in time that does not depend on where they
+/// differ.
+pub fn same_secret(sent: &str, ours: &str) -> bool {
+    sent.len() == ours.len()
+        && sent
+            .bytes()
+            .zip(ours.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The session cookie's value in a request's headers.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| cookie(h, SESSION_COOKIE))
 }
 
 /// An authenticated principal of one kind; any other kind is refused with `refusal`.

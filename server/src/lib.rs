@@ -16,6 +16,7 @@
 //! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
 //! - [`audit`]: the hash-chained audit log of who did and saw what.
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
+//! - [`web`]: the HQ console's pages (sign-in, records, one record), server-rendered.
 //! - [`ops`]: operator maintenance: backup, restore and the projection rebuild.
 
 pub mod admin;
@@ -36,6 +37,7 @@ pub mod projection;
 pub mod ratelimit;
 pub mod routes;
 pub mod store;
+pub mod web;
 
 use std::future::Future;
 

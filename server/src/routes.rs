@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::middleware::protocol_version));
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::web::router())
         .route("/healthz", get(api::health::healthz))
         .route("/metrics", get(api::health::metrics))
         .fallback(|| async { ApiError::NotFound })

@@ -16,7 +16,7 @@ use super::Body;
 use crate::{
     AppState,
     audit::{self, Action, Actor, AuditEvent},
-    auth::{Principal, SESSION_COOKIE, cookie, hash_token},
+    auth::{Principal, SESSION_COOKIE, hash_token, session_cookie},
     directory::service,
     error::{ApiError, ApiResult},
 };
@@ -65,6 +65,30 @@ pub async fn sign_in(
     body: Body<SignIn>,
 ) -> ApiResult<impl IntoResponse> {
     let Json(req) = body?;
+    let opened = open_session(&state, addr, &req.nrp, &req.password).await?;
+    Ok((
+        StatusCode::OK,
+        AppendHeaders([(SET_COOKIE, opened.cookie)]),
+        Json(Me::of(&opened.principal, Some(opened.csrf))),
+    ))
+}
+
+/// A session just opened: the `Set-Cookie` value to send, who it is for, its CSRF token.
+#[derive(Debug)]
+pub struct OpenedSession {
+    pub cookie: String,
+    pub principal: Principal,
+    pub csrf: String,
+}
+
+/// Checks an NRP and password under the sign-in rate limits and opens a session, auditing
+/// success and failure: the one sign-in path of the JSON API and the web pages.
+pub async fn open_session(
+    state: &AppState,
+    addr: SocketAddr,
+    nrp: &str,
+    password: &str,
+) -> ApiResult<OpenedSession> {
     let (limits, address) = (&state.limits, addr.ip().to_string());
     limits
         .login_per_address
@@ -72,41 +96,49 @@ pub async fn sign_in(
         .map_err(limited)?;
     limits
         .login_per_account
-        .check(&req.nrp, Instant::now())
+        .check(nrp, Instant::now())
         .map_err(limited)?;
-    let Some(session) = service::sign_in(&state.store, &req.nrp, &req.password).await? else {
+    let Some(session) = service::sign_in(&state.store, nrp, password).await? else {
         limits.login_per_address.fail(&address, Instant::now());
-        limits.login_per_account.fail(&req.nrp, Instant::now());
-        tracing::warn!(nrp = %req.nrp, from = %address, "sign-in refused");
+        limits.login_per_account.fail(nrp, Instant::now());
+        tracing::warn!(%nrp, from = %address, "sign-in refused");
         let failed = AuditEvent::new(
             Actor::anonymous(&address),
             Action::LoginFailed,
-            format!("nrp:{}", req.nrp),
+            format!("nrp:{nrp}"),
         );
         audit::append_or_log(&state.store, &[failed]).await;
         return Err(ApiError::Unauthorized(
             "wrong NRP or password (or no web access for this NRP)".into(),
         ));
     };
-    tracing::info!(nrp = %req.nrp, "signed in");
+    tracing::info!(%nrp, "signed in");
     let login = AuditEvent::new(
         Actor::principal(&Principal::from(session.person.clone())),
         Action::Login,
-        format!("nrp:{}", req.nrp),
+        format!("nrp:{nrp}"),
     )
     .in_unit(session.person.unit.as_str())
     .with_detail(serde_json::json!({ "from": address }));
     audit::append_or_log(&state.store, &[login]).await;
     let max_age = service::SESSION_HOURS * 3600;
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict",
-        session.cookie
-    );
-    let principal = Principal::from(session.person);
-    Ok((
-        StatusCode::OK,
-        AppendHeaders([(SET_COOKIE, cookie)]),
-        Json(Me::of(&principal, Some(session.csrf))),
+    Ok(OpenedSession {
+        cookie: format!(
+            "{SESSION_COOKIE}={}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict",
+            session.cookie
+        ),
+        principal: Principal::from(session.person),
+        csrf: session.csrf,
+    })
+}
+
+/// Ends the session `headers` carry, if any; returns the `Set-Cookie` value that clears it.
+pub async fn close_session(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
+    if let Some(value) = session_cookie(headers) {
+        state.store.delete_session(&hash_token(value)).await?;
+    }
+    Ok(format!(
+        "{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict"
     ))
 }
 
@@ -115,17 +147,8 @@ pub async fn sign_out(
     principal: Principal,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let session = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| cookie(h, SESSION_COOKIE));
-    if let Some(value) = session {
-        state.store.delete_session(&hash_token(value)).await?;
-    }
+    let expired = close_session(&state, &headers).await?;
     tracing::info!(who = %principal.name, "signed out");
-    let expired =
-        format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
     Ok((
         StatusCode::NO_CONTENT,
         AppendHeaders([(SET_COOKIE, expired)]),

@@ -1,0 +1,258 @@
+//! What the templates show, made ready: the list's filter form and its rows, and one record
+//! with its photos, history and comments, every time in the unit's zone (WITA for Bali).
+
+use bukti_core::{catalogue::Catalogue, unit::IndonesianZone};
+use jiff::{Timestamp, civil::Date};
+use serde::Deserialize;
+
+use super::{encode_query_value, i18n::Texts};
+use crate::{
+    api::records::RecordView,
+    error::ApiError,
+    store::{ListFilter, RecordSummary},
+};
+
+/// The list page's filters as the form sends them (empty means "any").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FilterForm {
+    pub unit: String,
+    pub kind: String,
+    pub status: String,
+    pub verdict: String,
+    pub officer: String,
+    pub lke_area: String,
+    /// Dates (`YYYY-MM-DD`) in the unit's zone, both days included.
+    pub from: String,
+    pub to: String,
+    pub cursor: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+impl FilterForm {
+    /// The store's filter: dates become the first and last millisecond of those days in `zone`.
+    pub fn to_list_filter(&self, zone: IndonesianZone) -> Result<ListFilter, ApiError> {
+        let day_start = |name: &str, value: &str, days: i64| -> Result<Option<i64>, ApiError> {
+            let Some(v) = some(value) else {
+                return Ok(None);
+            };
+            let date: Date = v.parse().map_err(|_| {
+                ApiError::BadRequest(format!("{name} must be a date such as 2026-11-30"))
+            })?;
+            let start = date
+                .checked_add(jiff::Span::new().days(days))
+                .and_then(|d| d.to_zoned(zone.time_zone()))
+                .map_err(|_| ApiError::BadRequest(format!("{name} is out of range")))?;
+            Ok(Some(start.timestamp().as_millisecond()))
+        };
+        Ok(ListFilter {
+            unit: some(&self.unit),
+            kind: some(&self.kind),
+            status: some(&self.status),
+            verdict: some(&self.verdict),
+            officer: some(&self.officer),
+            lke_area: some(&self.lke_area),
+            from_ms: day_start("from", &self.from, 0)?,
+            to_ms: day_start("to", &self.to, 1)?.map(|end| end - 1),
+            cursor: some(&self.cursor),
+            ..ListFilter::default()
+        })
+    }
+
+    /// This page's URL with `cursor` for the next page.
+    pub fn with_cursor(&self, cursor: &str) -> String {
+        let pairs = [
+            ("unit", &self.unit),
+            ("kind", &self.kind),
+            ("status", &self.status),
+            ("verdict", &self.verdict),
+            ("officer", &self.officer),
+            ("lke_area", &self.lke_area),
+            ("from", &self.from),
+            ("to", &self.to),
+        ];
+        let mut query: Vec<String> = pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+            .collect();
+        query.push(format!("cursor={}", encode_query_value(cursor)));
+        format!("/records?{}", query.join("&"))
+    }
+}
+
+fn local(zone: IndonesianZone, ms: i64) -> String {
+    Timestamp::from_millisecond(ms).map_or_else(|_| "?".to_owned(), |t| zone.format(t))
+}
+
+fn kind_name(code: &str) -> String {
+    Catalogue::builtin()
+        .activity_kind(code)
+        .map_or_else(|| code.to_owned(), |k| k.name.clone())
+}
+
+/// One line of the record list.
+#[derive(Debug)]
+pub struct RecordRow {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub unit: String,
+    pub officer: String,
+    pub verdict: String,
+    pub verdict_code: String,
+    pub captured: String,
+}
+
+impl RecordRow {
+    pub fn of(s: &RecordSummary, zone: IndonesianZone, t: &Texts) -> Self {
+        let verdict_code = s.verdict.clone().unwrap_or_default();
+        RecordRow {
+            id: s.id.to_string(),
+            title: s.title.clone(),
+            kind: kind_name(&s.kind),
+            unit: s.unit.clone(),
+            officer: s.officer.clone(),
+            verdict: t.verdict_label(&verdict_code).to_owned(),
+            verdict_code,
+            captured: local(zone, s.captured_at),
+        }
+    }
+}
+
+/// A photo on the record page: its thumbnail or display copy when the bytes arrived.
+#[derive(Debug)]
+pub struct PhotoItem {
+    pub src: Option<String>,
+    pub full: Option<String>,
+    pub taken: String,
+    pub camera: String,
+}
+
+#[derive(Debug)]
+pub struct HistoryItem {
+    pub when: String,
+    pub who: String,
+    pub actor: String,
+    pub fields: String,
+}
+
+#[derive(Debug)]
+pub struct CommentItem {
+    pub who: String,
+    pub when: String,
+    pub text: String,
+}
+
+/// One record as its page shows it.
+#[derive(Debug)]
+pub struct RecordDetail {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub unit: String,
+    pub officer: String,
+    pub status: String,
+    pub verdict: String,
+    pub verdict_code: String,
+    pub started: String,
+    pub captured: String,
+    pub place: String,
+    pub location: Option<String>,
+    pub narrative: String,
+    pub lke: Vec<String>,
+    pub services: Vec<String>,
+    pub people_served: Option<u64>,
+    pub photos: Vec<PhotoItem>,
+    pub history: Vec<HistoryItem>,
+    pub comments: Vec<CommentItem>,
+}
+
+impl RecordDetail {
+    pub fn of(view: &RecordView, zone: IndonesianZone, t: &Texts) -> Self {
+        let r = &view.record;
+        let verdict_code = r
+            .review
+            .verdict
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        let blob = |hash: &str| format!("/api/v1/blobs/{hash}");
+        RecordDetail {
+            id: r.id.to_string(),
+            title: r.title.clone(),
+            kind: kind_name(&r.kind),
+            unit: r.unit.clone(),
+            officer: r.officer.clone(),
+            status: r.status.as_str().to_owned(),
+            verdict: t.verdict_label(&verdict_code).to_owned(),
+            verdict_code,
+            started: r.started_at.map(|s| zone.format(s)).unwrap_or_default(),
+            captured: zone.format(r.captured_at),
+            place: r.place.clone(),
+            location: r.location.as_ref().map(|l| {
+                let accuracy = l
+                    .accuracy_m
+                    .map(|a| format!(" ± {a:.0} m"))
+                    .unwrap_or_default();
+                format!("{:.5}, {:.5}{accuracy} ({})", l.lat, l.lon, l.source)
+            }),
+            narrative: r.narrative.clone(),
+            lke: r.lke.iter().cloned().collect(),
+            services: r
+                .counts
+                .services
+                .iter()
+                .map(|(code, n)| format!("{code}: {n}"))
+                .collect(),
+            people_served: r.counts.people_served,
+            photos: view
+                .photos
+                .iter()
+                .map(|p| PhotoItem {
+                    src: p
+                        .photo
+                        .thumbnail
+                        .as_ref()
+                        .filter(|_| p.thumbnail_arrived)
+                        .map(|r| blob(&r.hash)),
+                    full: p
+                        .photo
+                        .derivative
+                        .as_ref()
+                        .filter(|_| p.derivative_arrived)
+                        .map(|r| blob(&r.hash)),
+                    taken: p
+                        .photo
+                        .taken_at
+                        .map(|at| zone.format(at))
+                        .unwrap_or_default(),
+                    camera: p.photo.camera.clone(),
+                })
+                .collect(),
+            history: view
+                .history
+                .iter()
+                .map(|h| HistoryItem {
+                    when: local(zone, h.at_ms),
+                    who: h.author.clone().unwrap_or_default(),
+                    actor: h.actor.chars().take(12).collect(),
+                    fields: h.fields.join(", "),
+                })
+                .collect(),
+            comments: r
+                .review
+                .comments
+                .iter()
+                .map(|c| CommentItem {
+                    who: c.author.clone(),
+                    when: zone.format(c.at),
+                    text: c.text.clone(),
+                })
+                .collect(),
+        }
+    }
+}
