@@ -60,10 +60,21 @@ impl Drop for RealServer {
     }
 }
 
-/// Bytes of `hash` in the server's folder of uploads in progress.
+/// Bytes of `hash` in the server's folder of uploads in progress (`<hash>.<uploader>`, one
+/// partial per officer uploading it; lock files aside).
 fn partial_len(server: &TestServer, hash: &str) -> u64 {
-    let path = server.settings.data_dir.join("blobs/partial").join(hash);
-    std::fs::metadata(path).map_or(0, |m| m.len())
+    let dir = server.settings.data_dir.join("blobs/partial");
+    let prefix = format!("{hash}.");
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && !name.ends_with(".lock")
+        })
+        .map(|e| e.metadata().map_or(0, |m| m.len()))
+        .sum()
 }
 
 async fn kill_9_mid_upload_then_the_retry_completes(backend: Backend) {

@@ -85,7 +85,14 @@ async fn one_copy_per_hash(backend: Backend, blobs: Blobs) {
     push_record(server, &b, &[&photo]).await;
     let d = sha(&photo.derivative);
     upload(server, &a.token, &photo.derivative, 20_000).await;
-    // The second device's upload is complete at once: the server has these bytes.
+    // The second officer's device is asked for the bytes all the same (holding a photo is
+    // proved by sending it, see blob_scope.rs), and its upload leaves no second copy.
+    let (_, body) = missing(server, &b.token, std::slice::from_ref(&d)).await;
+    assert_eq!(body["missing"][0]["offset"], 0, "{body}");
+    upload(server, &b.token, &photo.derivative, 20_000).await;
+    let (_, body) = missing(server, &b.token, std::slice::from_ref(&d)).await;
+    assert_eq!(body["missing"], serde_json::json!([]), "{body}");
+    // From now on it is complete at once for that officer, whatever the offset.
     let (status, body) = patch(
         server,
         &b.token,
@@ -97,8 +104,6 @@ async fn one_copy_per_hash(backend: Backend, blobs: Blobs) {
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["offset"], photo.derivative.len() as u64);
-    let (_, body) = missing(server, &b.token, std::slice::from_ref(&d)).await;
-    assert_eq!(body["missing"], serde_json::json!([]), "{body}");
     if let Some(s3) = &env.s3 {
         // One object for the blob; every upload part is gone.
         assert_eq!(s3.object_count(), 1);

@@ -1,6 +1,7 @@
-//! Photo bytes: devices ask which blobs the server lacks and upload them in resumable chunks;
-//! HQ (and devices of the unit) read them by hash; HQ asks for originals. The rules live in
-//! [`crate::blob::upload`]; these handlers parse headers and answer.
+//! Photo bytes: devices ask which blobs they still have to upload and upload them in resumable
+//! chunks; HQ (and devices of the unit) read them by hash through records that legitimately hold
+//! them; HQ asks for originals. The rules live in [`crate::blob::upload`]; these handlers parse
+//! headers and answer.
 
 use axum::{
     Json,
@@ -58,7 +59,7 @@ pub async fn missing(
             got: req.hashes.len(),
         });
     }
-    let answer = upload::missing(&state.store, &state.blobs, &device.unit, &req.hashes).await?;
+    let answer = upload::missing(&state.store, &state.blobs, &device, &req.hashes).await?;
     Ok(Json(answer))
 }
 
@@ -76,15 +77,7 @@ pub async fn patch(
         declared: number(&headers, header::CONTENT_LENGTH.as_str())?,
     };
     let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
-    let answer = upload::append(
-        &state.store,
-        &state.blobs,
-        &device.unit,
-        &hash,
-        chunk,
-        stream,
-    )
-    .await?;
+    let answer = upload::append(&state.store, &state.blobs, &device, &hash, chunk, stream).await?;
     let status = if answer.complete {
         StatusCode::CREATED
     } else {
@@ -101,7 +94,7 @@ pub async fn head(
 ) -> ApiResult<Response> {
     let hash = BlobHash::parse(&raw)?;
     let mut headers = HeaderMap::new();
-    let progress = upload::head(&state.store, &state.blobs, &device.unit, &hash).await?;
+    let progress = upload::head(&state.store, &state.blobs, &device, &hash).await?;
     let offset = match progress {
         Progress::Partial(n) => n,
         Progress::Complete(n) => {
@@ -122,7 +115,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let hash = BlobHash::parse(&raw)?;
     let etag = format!("\"{hash}\"");
-    let (meta, bytes) = upload::open(&state.store, &state.blobs, &principal.unit, &hash).await?;
+    let (meta, bytes) = upload::open(&state.store, &state.blobs, &principal, &hash).await?;
     let viewed = crate::audit::AuditEvent::photo_viewed(&principal, hash.as_str());
     crate::audit::append(&state.store, &[viewed]).await?;
     let mut out = HeaderMap::new();
@@ -151,7 +144,10 @@ pub async fn requested(
     State(state): State<AppState>,
     Device(device): Device,
 ) -> ApiResult<Json<RequestedBlobs>> {
-    let hashes = state.store.requested_blobs(&device.unit).await?;
+    let hashes = state
+        .store
+        .requested_blobs(upload::scope_of(&device))
+        .await?;
     Ok(Json(RequestedBlobs { hashes }))
 }
 

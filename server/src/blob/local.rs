@@ -1,14 +1,17 @@
 //! Blobs in a local folder, the default. Complete blobs live at `<root>/ab/cd/<hash>` (sharded
-//! so no directory grows huge); an upload in progress is `<root>/partial/<hash>`, whose length
-//! is the resume offset. Every append is fsynced before it is acknowledged; publishing is a
-//! rename of the verified partial (atomic on one filesystem) followed by an fsync of the folder,
-//! so a crash leaves either the partial or the complete blob, never half of one visible.
+//! so no directory grows huge); an upload in progress is `<root>/partial/<hash>.<uploader>`,
+//! whose length is the resume offset. Every append is fsynced before it is acknowledged;
+//! publishing is a rename of the verified partial (atomic on one filesystem) followed by an fsync
+//! of the folder, so a crash leaves either the partial or the complete blob, never half of one
+//! visible. A verified partial of a blob that is already published is deleted instead: it only
+//! proved that its uploader holds the bytes.
 //!
 //! Several server processes may share one folder (a network filesystem, or processes on one
-//! machine behind a balancer). Every append and publish of a hash holds an exclusive lock on
-//! `<root>/partial/<hash>.lock` (`flock`, released by the kernel if the process dies), so two
-//! processes never interleave the bytes of one upload nor publish while the other appends; a
-//! waiting process then finds the offset moved (or the blob complete) and answers with it.
+//! machine behind a balancer). Every append and finish of an upload holds an exclusive lock on
+//! `<root>/partial/<hash>.<uploader>.lock` (`flock`, released by the kernel if the process dies),
+//! so two processes never interleave the bytes of one upload nor publish while the other
+//! appends; a waiting process then finds the offset moved (or the partial gone) and answers with
+//! it.
 //!
 //! Folders are created on demand, so a missing or unwritable folder fails the upload with a
 //! clear error while the rest of the server keeps serving.
@@ -26,7 +29,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::{BlobError, BlobHash, BlobState, BlobStore, ByteStream, ChunkStream};
+use super::{BlobError, BlobHash, BlobStore, ByteStream, ChunkStream, Uploader};
 
 /// Bytes gathered before one write to the file: large enough that a fast upload costs few
 /// system calls, small enough that many concurrent uploads stay cheap in memory.
@@ -40,9 +43,9 @@ pub struct LocalBlobs {
     locks: HashLocks,
 }
 
-/// One lock per hash being written, so two devices uploading the same photo at once never
-/// interleave their appends (within one process; [`FolderLock`] keeps processes apart). Entries
-/// are dropped when nobody holds them.
+/// One lock per upload being written (a hash and its uploader), so two requests of one upload at
+/// once never interleave their appends (within one process; [`FolderLock`] keeps processes
+/// apart). Entries are dropped when nobody holds them.
 #[derive(Debug, Default)]
 pub(super) struct HashLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
 
@@ -63,18 +66,25 @@ impl LocalBlobs {
         self.root.join(&h[0..2]).join(&h[2..4]).join(h)
     }
 
-    fn partial_path(&self, hash: &BlobHash) -> PathBuf {
-        self.root.join("partial").join(hash.as_str())
+    fn partial_path(&self, hash: &BlobHash, uploader: &Uploader) -> PathBuf {
+        self.root.join("partial").join(format!("{hash}.{uploader}"))
     }
 
-    fn lock_path(&self, hash: &BlobHash) -> PathBuf {
-        self.root.join("partial").join(format!("{hash}.lock"))
+    fn lock_path(&self, hash: &BlobHash, uploader: &Uploader) -> PathBuf {
+        self.root
+            .join("partial")
+            .join(format!("{hash}.{uploader}.lock"))
     }
 
-    /// Both locks of `hash`: this process's first, so only one task per process polls the file.
-    async fn lock(&self, hash: &BlobHash) -> Result<(HashLock<'_>, FolderLock), BlobError> {
-        let local = self.locks.lock(hash).await;
-        let folder = FolderLock::acquire(self.lock_path(hash)).await?;
+    /// Both locks of an upload: this process's first, so only one task per process polls the
+    /// file.
+    async fn lock(
+        &self,
+        hash: &BlobHash,
+        uploader: &Uploader,
+    ) -> Result<(HashLock<'_>, FolderLock), BlobError> {
+        let local = self.locks.lock(&format!("{hash}.{uploader}")).await;
+        let folder = FolderLock::acquire(self.lock_path(hash, uploader)).await?;
         Ok((local, folder))
     }
 }
@@ -114,15 +124,15 @@ impl FolderLock {
 }
 
 impl HashLocks {
-    pub(super) async fn lock(&self, hash: &BlobHash) -> HashLock<'_> {
+    pub(super) async fn lock(&self, key: &str) -> HashLock<'_> {
         let lock = {
             let mut locks = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            locks.entry(hash.as_str().to_owned()).or_default().clone()
+            locks.entry(key.to_owned()).or_default().clone()
         };
         let guard = lock.clone().lock_owned().await;
         HashLock {
             locks: self,
-            key: hash.as_str().to_owned(),
+            key: key.to_owned(),
             lock,
             _guard: guard,
         }
@@ -162,41 +172,43 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 #[async_trait]
 impl BlobStore for LocalBlobs {
-    async fn state(&self, hash: &BlobHash) -> Result<BlobState, BlobError> {
-        if let Some(n) = len_of(&self.complete_path(hash)).await? {
-            return Ok(BlobState::Complete(n));
-        }
-        Ok(match len_of(&self.partial_path(hash)).await? {
-            Some(n) => BlobState::Partial(n),
-            None => BlobState::Absent,
-        })
+    async fn progress(&self, hash: &BlobHash, uploader: &Uploader) -> Result<u64, BlobError> {
+        Ok(len_of(&self.partial_path(hash, uploader))
+            .await?
+            .unwrap_or(0))
     }
 
     async fn append(
         &self,
         hash: &BlobHash,
+        uploader: &Uploader,
         offset: u64,
         mut chunk: ChunkStream,
         max: u64,
     ) -> Result<u64, BlobError> {
-        let _locks = self.lock(hash).await?;
-        if let Some(n) = len_of(&self.complete_path(hash)).await? {
-            return Err(BlobError::OffsetMismatch {
-                server: n,
-                client: offset,
-            });
-        }
-        let path = self.partial_path(hash);
+        let _locks = self.lock(hash, uploader).await?;
+        let path = self.partial_path(hash, uploader);
         let dir = self.root.join("partial");
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(BlobError::from_io)?;
-        let file = tokio::fs::OpenOptions::new()
-            .create(true)
+        // Only a chunk at 0 starts a partial: a chunk that waited while another process finished
+        // this upload must not leave an empty one behind.
+        let file = match tokio::fs::OpenOptions::new()
+            .create(offset == 0)
             .append(true)
             .open(&path)
             .await
-            .map_err(BlobError::from_io)?;
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && offset > 0 => {
+                return Err(BlobError::OffsetMismatch {
+                    server: 0,
+                    client: offset,
+                });
+            }
+            Err(e) => return Err(BlobError::from_io(e)),
+        };
         let held = file.metadata().await.map_err(BlobError::from_io)?.len();
         if held != offset {
             return Err(BlobError::OffsetMismatch {
@@ -259,18 +271,21 @@ impl BlobStore for LocalBlobs {
         }
     }
 
-    async fn finish(&self, hash: &BlobHash, length: u64) -> Result<(), BlobError> {
-        let _locks = self.lock(hash).await?;
-        let partial = self.partial_path(hash);
+    async fn finish(
+        &self,
+        hash: &BlobHash,
+        uploader: &Uploader,
+        length: u64,
+    ) -> Result<(), BlobError> {
+        let _locks = self.lock(hash, uploader).await?;
+        let partial = self.partial_path(hash, uploader);
         let complete = self.complete_path(hash);
-        // Once the blob is published every later append or finish finds it complete under any
-        // lock, so the lock file can go (a waiter holding the old file sees the blob too).
-        let lock_file = self.lock_path(hash);
-        if len_of(&complete).await?.is_some() {
-            // Someone else finished the same bytes first; ours are redundant.
-            let _ = tokio::fs::remove_file(&partial).await;
-            let _ = tokio::fs::remove_file(&lock_file).await;
-            return Ok(());
+        if len_of(&partial).await?.is_none() {
+            // Another process finished (or dropped) this very upload while this one waited.
+            return Err(BlobError::OffsetMismatch {
+                server: 0,
+                client: length,
+            });
         }
         let expected = hash.as_str().to_owned();
         let verified = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
@@ -278,6 +293,12 @@ impl BlobStore for LocalBlobs {
             if len != length || hex::encode(digest) != expected {
                 std::fs::remove_file(&partial)?;
                 return Ok(false);
+            }
+            if complete.exists() {
+                // Published already (by another uploader): these identical bytes only proved
+                // that this uploader holds them.
+                std::fs::remove_file(&partial)?;
+                return Ok(true);
             }
             let Some(dir) = complete.parent() else {
                 return Err(std::io::Error::other("blob path has no folder"));
@@ -291,7 +312,9 @@ impl BlobStore for LocalBlobs {
         .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
         .map_err(BlobError::from_io)?;
         if verified {
-            let _ = tokio::fs::remove_file(&lock_file).await;
+            // The upload is over: its uploader now holds the blob, so the API answers "complete"
+            // without coming back here, and a waiter on the old lock file finds the partial gone.
+            let _ = tokio::fs::remove_file(self.lock_path(hash, uploader)).await;
             Ok(())
         } else {
             Err(BlobError::HashMismatch)

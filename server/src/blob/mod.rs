@@ -6,6 +6,11 @@
 //! uploads itself: the bytes it holds durably are the truth for where an upload resumes. The
 //! database only learns of a blob once it is complete and verified (see
 //! [`crate::store::photos`]). [`upload`] ties the two together for the API.
+//!
+//! Every upload in progress belongs to one [`Uploader`] (the officer whose device sends it):
+//! each officer's bytes go to their own partial, verified on their own, also when the blob is
+//! already published. That is how an officer proves holding a photo, and why nobody can finish,
+//! spoil or ride on someone else's upload.
 
 pub mod local;
 pub mod s3;
@@ -16,6 +21,7 @@ use std::{fmt, pin::Pin, sync::Arc};
 use async_trait::async_trait;
 use axum::body::Bytes;
 use futures::Stream;
+use sha2::{Digest, Sha256};
 
 /// A SHA-256 in 64 lowercase hex digits. The only way to name a blob, so a path or key built
 /// from one can never escape the store's folder or prefix.
@@ -37,6 +43,27 @@ impl BlobHash {
 }
 
 impl fmt::Display for BlobHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whose upload a partial is: 32 hex digits of the SHA-256 of the officer's NRP, so a file name
+/// or key built from it is safe whatever the NRP holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Uploader(String);
+
+impl Uploader {
+    pub fn officer(nrp: &str) -> Self {
+        Self(hex::encode(&Sha256::digest(nrp.as_bytes())[..16]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Uploader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -75,17 +102,6 @@ impl BlobError {
     }
 }
 
-/// Where an upload stands in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlobState {
-    /// Nothing stored.
-    Absent,
-    /// This many bytes are stored durably.
-    Partial(u64),
-    /// Complete and verified, this many bytes.
-    Complete(u64),
-}
-
 /// A chunk's bytes as they arrive from the network; an `Err` item means the connection broke.
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static>>;
 
@@ -94,27 +110,38 @@ pub type ByteStream = ChunkStream;
 
 #[async_trait]
 pub trait BlobStore: Send + Sync + fmt::Debug + 'static {
-    async fn state(&self, hash: &BlobHash) -> Result<BlobState, BlobError>;
+    /// How many bytes of `uploader`'s upload of `hash` are stored durably (0 when none).
+    async fn progress(&self, hash: &BlobHash, uploader: &Uploader) -> Result<u64, BlobError>;
 
-    /// Appends the bytes of `chunk` to the partial upload, which must hold exactly `offset`
-    /// bytes. At most `max` bytes are taken (more is [`BlobError::ChunkTooLong`]). Whatever
-    /// arrived is durable before this returns, also when the stream breaks
-    /// ([`BlobError::Interrupted`]), so a retry resumes after the last stored byte. Returns the
-    /// new offset.
+    /// Appends the bytes of `chunk` to `uploader`'s partial upload of `hash`, which must hold
+    /// exactly `offset` bytes. At most `max` bytes are taken (more is
+    /// [`BlobError::ChunkTooLong`]). Whatever arrived is durable before this returns, also when
+    /// the stream breaks ([`BlobError::Interrupted`]), so a retry resumes after the last stored
+    /// byte. Returns the new offset. A published blob of the same hash does not stop it: the
+    /// uploader may be proving it holds those bytes.
     async fn append(
         &self,
         hash: &BlobHash,
+        uploader: &Uploader,
         offset: u64,
         chunk: ChunkStream,
         max: u64,
     ) -> Result<u64, BlobError>;
 
-    /// Verifies the partial upload (streamed through SHA-256, never whole in memory) and, when
-    /// it is `length` bytes that hash to `hash`, publishes it atomically. Otherwise the partial
-    /// is discarded and the answer is [`BlobError::HashMismatch`].
-    async fn finish(&self, hash: &BlobHash, length: u64) -> Result<(), BlobError>;
+    /// Verifies `uploader`'s partial upload (streamed through SHA-256, never whole in memory).
+    /// When it is `length` bytes that hash to `hash`, publishes it atomically, or discards it
+    /// when the blob is already published (the bytes are the same); either way `Ok` means this
+    /// uploader sent exactly these bytes. Otherwise the partial is discarded and the answer is
+    /// [`BlobError::HashMismatch`]; a partial that another process finished or dropped meanwhile
+    /// is [`BlobError::OffsetMismatch`].
+    async fn finish(
+        &self,
+        hash: &BlobHash,
+        uploader: &Uploader,
+        length: u64,
+    ) -> Result<(), BlobError>;
 
-    /// The bytes of a complete blob.
+    /// The bytes of a published blob.
     async fn get(&self, hash: &BlobHash) -> Result<Option<ByteStream>, BlobError>;
 }
 

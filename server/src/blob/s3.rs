@@ -1,9 +1,10 @@
 //! Blobs in S3-compatible object storage (through `object_store`). Objects cannot be appended
-//! to, so each stored chunk is its own object `partial/<hash>/<offset>` (zero-padded, so they
-//! list in order); the resume offset is the sum of the contiguous parts from 0. Finishing
-//! streams the parts through SHA-256 into a multipart upload of `blobs/<hash>` and completes
-//! that upload only when the hash matches (otherwise it is aborted): an object is either
-//! absent or complete and verified. Then the parts are deleted.
+//! to, so each stored chunk is its own object `partial/<hash>/<uploader>/<offset>` (zero-padded,
+//! so they list in order); the resume offset is the sum of the contiguous parts from 0.
+//! Finishing streams the parts through SHA-256 into a multipart upload of `blobs/<hash>` and
+//! completes that upload only when the hash matches (otherwise it is aborted): an object is
+//! either absent or complete and verified. When the blob is already published the parts are
+//! only hashed: they prove that their uploader holds the bytes. Then the parts are deleted.
 //!
 //! Processes sharing a bucket have no common lock: each only serialises its own appends. That is
 //! safe because a part is one atomic `put` named by its offset (a racing duplicate replaces it
@@ -23,7 +24,7 @@ use object_store::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{BlobError, BlobHash, BlobState, BlobStore, ByteStream, ChunkStream, local::HashLocks};
+use super::{BlobError, BlobHash, BlobStore, ByteStream, ChunkStream, Uploader, local::HashLocks};
 
 /// Where and how to reach the bucket. Credentials come from the environment
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) unless given here.
@@ -88,13 +89,22 @@ impl S3Blobs {
         Path::from(format!("blobs/{hash}"))
     }
 
-    fn part(hash: &BlobHash, offset: u64) -> Path {
-        Path::from(format!("partial/{hash}/{offset:020}"))
+    /// Where `uploader`'s parts of `hash` live.
+    fn parts_prefix(hash: &BlobHash, uploader: &Uploader) -> Path {
+        Path::from(format!("partial/{hash}/{uploader}"))
     }
 
-    /// The contiguous parts from 0, in order, as `(path, size)`.
-    async fn parts(&self, hash: &BlobHash) -> Result<Vec<(Path, u64)>, BlobError> {
-        let prefix = Path::from(format!("partial/{hash}"));
+    fn part(hash: &BlobHash, uploader: &Uploader, offset: u64) -> Path {
+        Path::from(format!("partial/{hash}/{uploader}/{offset:020}"))
+    }
+
+    /// The contiguous parts of an upload from 0, in order, as `(path, size)`.
+    async fn parts(
+        &self,
+        hash: &BlobHash,
+        uploader: &Uploader,
+    ) -> Result<Vec<(Path, u64)>, BlobError> {
+        let prefix = Self::parts_prefix(hash, uploader);
         let mut found: Vec<(u64, Path, u64)> = self
             .store
             .list(Some(&prefix))
@@ -132,55 +142,71 @@ impl S3Blobs {
         }
     }
 
-    /// Streams `parts` through SHA-256 into a multipart upload of the blob and completes it
-    /// only when the bytes are `length` long and hash to `hash`; otherwise aborts it (nothing
-    /// becomes visible) and, on a mismatch, drops the parts so the upload starts over.
-    async fn publish(
+    /// Streams `parts` through SHA-256 and, when `publish`, into a multipart upload of the blob,
+    /// completed only when the bytes are `length` long and hash to `hash`; otherwise aborted
+    /// (nothing becomes visible). On a mismatch the parts are dropped so the upload starts over.
+    async fn verify(
         &self,
         hash: &BlobHash,
+        uploader: &Uploader,
         length: u64,
         parts: &[(Path, u64)],
+        publish: bool,
     ) -> Result<(), BlobError> {
-        let upload = self.store.put_multipart(&Self::complete(hash)).await?;
-        let mut writer = WriteMultipart::new(upload);
+        let mut writer = if publish {
+            let upload = self.store.put_multipart(&Self::complete(hash)).await?;
+            Some(WriteMultipart::new(upload))
+        } else {
+            None
+        };
         let mut hasher = Sha256::new();
         let mut total = 0u64;
-        for (path, _) in parts {
-            let mut stream = match self.store.get(path).await {
-                Ok(got) => got.into_stream(),
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(e.into());
-                }
-            };
-            while let Some(bytes) = stream.next().await {
-                let bytes = match bytes {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let _ = writer.abort().await;
-                        return Err(e.into());
+        let read = async {
+            for (path, _) in parts {
+                let mut stream = self.store.get(path).await?.into_stream();
+                while let Some(bytes) = stream.next().await {
+                    let bytes = bytes?;
+                    hasher.update(&bytes);
+                    total += bytes.len() as u64;
+                    if let Some(w) = writer.as_mut() {
+                        // Bounded memory: wait while too many parts are in flight.
+                        w.wait_for_capacity(2).await?;
+                        w.put(bytes);
                     }
-                };
-                hasher.update(&bytes);
-                total += bytes.len() as u64;
-                // Bounded memory: wait while too many parts are in flight.
-                writer.wait_for_capacity(2).await?;
-                writer.put(bytes);
+                }
             }
+            Ok::<(), object_store::Error>(())
+        };
+        if let Err(e) = read.await {
+            if let Some(w) = writer {
+                let _ = w.abort().await;
+            }
+            return Err(match e {
+                // Another process finished (or dropped) this very upload while this one read it.
+                object_store::Error::NotFound { .. } => BlobError::OffsetMismatch {
+                    server: 0,
+                    client: length,
+                },
+                e => e.into(),
+            });
         }
         let digest: [u8; 32] = hasher.finalize().into();
         if total != length || hex::encode(digest) != hash.as_str() {
-            let _ = writer.abort().await;
-            self.delete_all_parts(hash).await;
+            if let Some(w) = writer {
+                let _ = w.abort().await;
+            }
+            self.delete_all_parts(hash, uploader).await;
             return Err(BlobError::HashMismatch);
         }
-        writer.finish().await?;
+        if let Some(w) = writer {
+            w.finish().await?;
+        }
         Ok(())
     }
 
-    /// Every part of `hash`, also those a race left outside the chain: the blob is published.
-    async fn delete_all_parts(&self, hash: &BlobHash) {
-        let prefix = Path::from(format!("partial/{hash}"));
+    /// Every part of an upload, also those a race left outside the chain: it is over.
+    async fn delete_all_parts(&self, hash: &BlobHash, uploader: &Uploader) {
+        let prefix = Self::parts_prefix(hash, uploader);
         let listed: Result<Vec<_>, _> = self
             .store
             .list(Some(&prefix))
@@ -204,31 +230,22 @@ impl S3Blobs {
 
 #[async_trait]
 impl BlobStore for S3Blobs {
-    async fn state(&self, hash: &BlobHash) -> Result<BlobState, BlobError> {
-        if let Some(n) = self.complete_len(hash).await? {
-            return Ok(BlobState::Complete(n));
-        }
-        let parts = self.parts(hash).await?;
-        Ok(if parts.is_empty() {
-            BlobState::Absent
-        } else {
-            BlobState::Partial(parts.iter().map(|(_, s)| s).sum())
-        })
+    async fn progress(&self, hash: &BlobHash, uploader: &Uploader) -> Result<u64, BlobError> {
+        let parts = self.parts(hash, uploader).await?;
+        Ok(parts.iter().map(|(_, s)| s).sum())
     }
 
     async fn append(
         &self,
         hash: &BlobHash,
+        uploader: &Uploader,
         offset: u64,
         mut chunk: ChunkStream,
         max: u64,
     ) -> Result<u64, BlobError> {
-        let _lock = self.locks.lock(hash).await;
-        let held = match self.state(hash).await? {
-            BlobState::Absent => 0,
-            BlobState::Partial(n) | BlobState::Complete(n) => n,
-        };
-        if held != offset || self.complete_len(hash).await?.is_some() {
+        let _lock = self.locks.lock(&format!("{hash}/{uploader}")).await;
+        let held = self.progress(hash, uploader).await?;
+        if held != offset {
             return Err(BlobError::OffsetMismatch {
                 server: held,
                 client: offset,
@@ -257,7 +274,7 @@ impl BlobStore for S3Blobs {
         if !buf.is_empty() {
             // What arrived is kept, also from a broken connection: the retry sends the rest.
             self.store
-                .put(&Self::part(hash, offset), PutPayload::from(buf))
+                .put(&Self::part(hash, uploader, offset), PutPayload::from(buf))
                 .await?;
         }
         match ending {
@@ -267,23 +284,25 @@ impl BlobStore for S3Blobs {
         }
     }
 
-    async fn finish(&self, hash: &BlobHash, length: u64) -> Result<(), BlobError> {
-        let _lock = self.locks.lock(hash).await;
-        if self.complete_len(hash).await?.is_some() {
-            self.delete_all_parts(hash).await;
-            return Ok(());
+    async fn finish(
+        &self,
+        hash: &BlobHash,
+        uploader: &Uploader,
+        length: u64,
+    ) -> Result<(), BlobError> {
+        let _lock = self.locks.lock(&format!("{hash}/{uploader}")).await;
+        let parts = self.parts(hash, uploader).await?;
+        let held: u64 = parts.iter().map(|(_, s)| s).sum();
+        if held != length {
+            // Another process finished (or dropped) this upload while this one waited.
+            return Err(BlobError::OffsetMismatch {
+                server: held,
+                client: length,
+            });
         }
-        let parts = self.parts(hash).await?;
-        match self.publish(hash, length, &parts).await {
-            Ok(()) => {}
-            // Another process sharing the bucket published the same bytes and deleted the parts
-            // while this one read them: the blob is there, verified by that process.
-            Err(e) if self.complete_len(hash).await?.is_some() => {
-                tracing::debug!(%hash, error = %e, "another process published the blob first");
-            }
-            Err(e) => return Err(e),
-        }
-        self.delete_all_parts(hash).await;
+        let publish = self.complete_len(hash).await?.is_none();
+        self.verify(hash, uploader, length, &parts, publish).await?;
+        self.delete_all_parts(hash, uploader).await;
         Ok(())
     }
 

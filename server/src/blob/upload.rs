@@ -1,6 +1,12 @@
 //! The blob rules between the API and the stores: who may upload or read which hash, when an
-//! upload is complete, and keeping the database's list of complete blobs in step with the blob
-//! store. Handlers in [`crate::api::blobs`] only parse and answer.
+//! upload is complete, and keeping the database's list of complete blobs and their holders in
+//! step with the blob store. Handlers in [`crate::api::blobs`] only parse and answer.
+//!
+//! Content addressing is not a capability. A device may upload any hash a record in its scope
+//! names, but an upload counts as complete for it only once its own officer's devices sent those
+//! bytes and they verified; until then it is asked for them like for any new photo (a possession
+//! upload, in its own partial, even when the blob is already stored). Reads go through records
+//! that legitimately hold the blob: records naming the hash whose officer holds the bytes.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,14 +14,17 @@ use bukti_core::{
     RecordId,
     protocol::{MAX_CHUNK_BYTES, MissingBlob, MissingBlobsResponse, UploadResponse},
     record::PhotoRef,
-    unit::UnitPath,
 };
 use serde::Serialize;
 
-use super::{BlobError, BlobHash, BlobState, ByteStream, ChunkStream, DynBlobs};
+use super::{BlobError, BlobHash, ByteStream, ChunkStream, DynBlobs, Uploader};
 use crate::{
+    auth::Principal,
     error::ApiError,
-    store::{DynStore, photos::BlobMeta},
+    store::{
+        DynStore,
+        photos::{BlobMeta, Scope},
+    },
 };
 
 /// The blob store and its limits, as every handler sees them.
@@ -42,59 +51,56 @@ pub enum Progress {
     Complete(u64),
 }
 
-/// What the records in `scope` say about `hash`; not found when none refers to it.
+/// The records `caller` may go through: its unit subtree and, for a device enrolled for its
+/// officer's own records, only that officer's (none at all if such a device had no officer).
+pub fn scope_of(caller: &Principal) -> Scope<'_> {
+    Scope {
+        unit: &caller.unit,
+        officer: caller
+            .own_records_only
+            .then(|| caller.officer.as_deref().unwrap_or_default()),
+    }
+}
+
+/// The officer a device uploads for: the one who will hold what it sends.
+fn officer_of(device: &Principal) -> Result<&str, ApiError> {
+    device.officer.as_deref().ok_or_else(|| {
+        ApiError::Forbidden("this device is not enrolled for an officer; enroll it again".into())
+    })
+}
+
+/// What the records in the device's scope say about `hash`; not found when none refers to it.
 async fn referenced(
     store: &DynStore,
-    scope: &UnitPath,
+    device: &Principal,
     hash: &BlobHash,
 ) -> Result<BlobMeta, ApiError> {
     store
-        .referenced(scope, &[hash.as_str().to_owned()])
+        .referenced(scope_of(device), &[hash.as_str().to_owned()])
         .await?
         .remove(hash.as_str())
         .ok_or(ApiError::NotFound)
 }
 
-/// Whether `hash` is complete, repairing the database when the blob store finished it but the
-/// server stopped before recording that.
-async fn progress(
-    store: &DynStore,
-    blobs: &Blobs,
-    hash: &BlobHash,
-    meta: &BlobMeta,
-) -> Result<Option<Progress>, ApiError> {
-    if store
-        .complete_blobs(&[hash.as_str().to_owned()])
+/// Whether `officer` holds `hash`.
+async fn holds(store: &DynStore, officer: &str, hash: &BlobHash) -> Result<bool, ApiError> {
+    Ok(store
+        .held(officer, &[hash.as_str().to_owned()])
         .await?
-        .contains(hash.as_str())
-    {
-        return Ok(Some(Progress::Complete(meta.size)));
-    }
-    Ok(match blobs.store.state(hash).await? {
-        BlobState::Complete(n) => {
-            store
-                .insert_blob(
-                    hash.as_str(),
-                    &BlobMeta {
-                        size: n,
-                        ..meta.clone()
-                    },
-                )
-                .await?;
-            Some(Progress::Complete(n))
-        }
-        BlobState::Partial(n) => Some(Progress::Partial(n)),
-        BlobState::Absent => None,
-    })
+        .contains(hash.as_str()))
 }
 
-/// `POST /blobs/missing`: which of `hashes` the device should upload, and from where.
+/// `POST /blobs/missing`: which of `hashes` the device should upload, and from where. A hash
+/// stored from someone else's upload is missing for this device too, from the offset of its own
+/// upload, exactly as if the server had never seen the bytes.
 pub async fn missing(
     store: &DynStore,
     blobs: &Blobs,
-    scope: &UnitPath,
+    device: &Principal,
     hashes: &[String],
 ) -> Result<MissingBlobsResponse, ApiError> {
+    let officer = officer_of(device)?;
+    let uploader = Uploader::officer(officer);
     let mut seen = HashSet::new();
     let mut asked = Vec::new();
     for h in hashes {
@@ -104,43 +110,39 @@ pub async fn missing(
         }
     }
     let names: Vec<String> = asked.iter().map(|h| h.as_str().to_owned()).collect();
-    let known: HashMap<String, BlobMeta> = store.referenced(scope, &names).await?;
-    let complete = store.complete_blobs(&names).await?;
+    let known: HashMap<String, BlobMeta> = store.referenced(scope_of(device), &names).await?;
+    let held = store.held(officer, &names).await?;
     let mut out = MissingBlobsResponse::default();
     for hash in asked {
-        let Some(meta) = known.get(hash.as_str()) else {
+        if !known.contains_key(hash.as_str()) {
             out.unknown.push(hash.as_str().to_owned());
-            continue;
-        };
-        if complete.contains(hash.as_str()) {
-            continue;
-        }
-        match progress(store, blobs, &hash, meta).await? {
-            Some(Progress::Complete(_)) => {}
-            Some(Progress::Partial(offset)) => out.missing.push(MissingBlob {
+        } else if !held.contains(hash.as_str()) {
+            out.missing.push(MissingBlob {
                 hash: hash.as_str().to_owned(),
-                offset,
-            }),
-            None => out.missing.push(MissingBlob {
-                hash: hash.as_str().to_owned(),
-                offset: 0,
-            }),
+                offset: blobs.store.progress(&hash, &uploader).await?,
+            });
         }
     }
     Ok(out)
 }
 
-/// `HEAD /blobs/{hash}`: the stored offset of an upload the device may make.
+/// `HEAD /blobs/{hash}`: where the device's upload of `hash` stands (0 before its first byte).
 pub async fn head(
     store: &DynStore,
     blobs: &Blobs,
-    scope: &UnitPath,
+    device: &Principal,
     hash: &BlobHash,
 ) -> Result<Progress, ApiError> {
-    let meta = referenced(store, scope, hash).await?;
-    progress(store, blobs, hash, &meta)
-        .await?
-        .ok_or(ApiError::NotFound)
+    let officer = officer_of(device)?;
+    let meta = referenced(store, device, hash).await?;
+    if holds(store, officer, hash).await? {
+        return Ok(Progress::Complete(meta.size));
+    }
+    let offset = blobs
+        .store
+        .progress(hash, &Uploader::officer(officer))
+        .await?;
+    Ok(Progress::Partial(offset))
 }
 
 /// Refuses a blob longer than the server accepts, before anything is looked up.
@@ -168,33 +170,39 @@ pub fn chunk_room(chunk: &Chunk) -> Result<u64, ApiError> {
     Ok(max)
 }
 
-/// `PATCH /blobs/{hash}`: stores one chunk and, after the last, verifies and publishes the blob.
+/// `PATCH /blobs/{hash}`: stores one chunk and, after the last, verifies the device's upload;
+/// then its officer holds the blob (published now, unless it already was).
 pub async fn append(
     store: &DynStore,
     blobs: &Blobs,
-    scope: &UnitPath,
+    device: &Principal,
     hash: &BlobHash,
     chunk: Chunk,
     body: ChunkStream,
 ) -> Result<UploadResponse, ApiError> {
     check_length(&chunk, blobs.max_bytes)?;
-    let meta = referenced(store, scope, hash).await?;
+    let officer = officer_of(device)?;
+    let meta = referenced(store, device, hash).await?;
     let answer = |offset, complete| UploadResponse {
         hash: hash.as_str().to_owned(),
         offset,
         complete,
     };
-    if let Some(Progress::Complete(n)) = progress(store, blobs, hash, &meta).await? {
-        // Content-addressed: whoever uploaded these bytes before, they are the same bytes.
-        return Ok(answer(n, true));
+    if holds(store, officer, hash).await? {
+        // This officer's devices sent these bytes before: the same bytes, whatever the offset.
+        return Ok(answer(meta.size, true));
     }
+    let uploader = Uploader::officer(officer);
     let max = chunk_room(&chunk)?;
-    let offset = blobs.store.append(hash, chunk.offset, body, max).await?;
+    let offset = blobs
+        .store
+        .append(hash, &uploader, chunk.offset, body, max)
+        .await?;
     metrics::counter!("bukti_blob_bytes_uploaded_total").increment(offset - chunk.offset);
     if offset < chunk.length {
         return Ok(answer(offset, false));
     }
-    match blobs.store.finish(hash, chunk.length).await {
+    match blobs.store.finish(hash, &uploader, chunk.length).await {
         Ok(()) => {}
         Err(BlobError::HashMismatch) => {
             metrics::counter!("bukti_blob_hash_mismatches_total").increment(1);
@@ -203,35 +211,30 @@ pub async fn append(
         }
         Err(e) => return Err(e.into()),
     }
+    let meta = BlobMeta {
+        size: chunk.length,
+        ..meta
+    };
     store
-        .insert_blob(
-            hash.as_str(),
-            &BlobMeta {
-                size: chunk.length,
-                ..meta
-            },
-        )
+        .insert_held_blob(hash.as_str(), &meta, officer)
         .await?;
     metrics::counter!("bukti_blobs_completed_total").increment(1);
-    tracing::info!(%hash, bytes = chunk.length, "blob complete");
+    tracing::info!(%hash, bytes = chunk.length, officer, "blob complete");
     Ok(answer(chunk.length, true))
 }
 
-/// `GET /blobs/{hash}`: a complete blob that a record in `scope` refers to.
+/// `GET /blobs/{hash}`: a complete blob that a record `caller` may read legitimately holds.
+/// Anything else is not found, exactly like a hash nobody ever uploaded.
 pub async fn open(
     store: &DynStore,
     blobs: &Blobs,
-    scope: &UnitPath,
+    caller: &Principal,
     hash: &BlobHash,
 ) -> Result<(BlobMeta, ByteStream), ApiError> {
-    let meta = referenced(store, scope, hash).await?;
-    if !store
-        .complete_blobs(&[hash.as_str().to_owned()])
+    let meta = store
+        .readable_blob(scope_of(caller), hash.as_str())
         .await?
-        .contains(hash.as_str())
-    {
-        return Err(ApiError::NotFound);
-    }
+        .ok_or(ApiError::NotFound)?;
     let bytes = blobs.store.get(hash).await?.ok_or_else(|| {
         tracing::error!(%hash, "blob recorded as complete is missing from the blob store");
         ApiError::NotFound
@@ -252,7 +255,8 @@ pub struct PhotoView {
 }
 
 /// The photos of a record with their arrival flags; a photo whose bytes have not arrived is
-/// listed as waiting, never left out.
+/// listed as waiting, never left out. Bytes count as arrived only when the record's officer
+/// holds them: a record naming someone else's photo shows it waiting.
 pub async fn photo_views(
     store: &DynStore,
     id: RecordId,
@@ -271,7 +275,7 @@ pub async fn photo_views(
                 .map(|r| r.hash.clone()),
         );
     }
-    let arrived = store.complete_blobs(&hashes).await?;
+    let arrived = store.held_for_record(id, &hashes).await?;
     let requested = store.original_requests(id).await?;
     let has = |r: &Option<bukti_core::record::Rendition>| {
         r.as_ref().is_some_and(|r| arrived.contains(&r.hash))

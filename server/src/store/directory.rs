@@ -152,7 +152,7 @@ const PERSON_COLUMNS: &str = "person_id, nrp, name, rank, unit, roles, access_un
 
 /// `unit = $n or unit in [lo, hi)`: the subtree test as an index range (see
 /// [`UnitPath::descendant_range`]), for a column named `col` starting at placeholder `n`.
-fn subtree(col: &str, n: usize) -> String {
+pub(super) fn subtree(col: &str, n: usize) -> String {
     format!(
         "({col} = ${n} or ({col} >= ${} and {col} < ${}))",
         n + 1,

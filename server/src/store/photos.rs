@@ -1,15 +1,23 @@
 //! The photo side of the evidence store: which blobs records refer to (`record_photo`, written
-//! with the record's projection), which blobs arrived whole (`blob`) and which originals HQ asked
-//! for (`original_request`). A separate trait so the record store stays readable; every
-//! [`super::EvidenceStore`] implements it.
+//! with the record's projection), which blobs arrived whole (`blob`), which officers proved they
+//! hold them (`blob_holder`) and which originals HQ asked for (`original_request`). A separate
+//! trait so the record store stays readable; every [`super::EvidenceStore`] implements it.
+//!
+//! A record *legitimately holds* a blob when its `record_photo` rows name the hash and the
+//! record's officer holds the bytes. Every read of photo bytes, and every "arrived" flag, goes
+//! through that rule, so naming someone else's hash in a record reaches nothing.
+//!
+//! The queries are written once: both databases take `$n` placeholders, and
+//! [`impl_photo_index!`] instantiates them for SQLite (its single writer for writes) and
+//! PostgreSQL. Lists of hashes become `in ($k, …)` in slices, within both databases' limits.
 
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use bukti_core::{RecordId, unit::UnitPath};
-use sqlx::{Row, SqliteConnection, postgres::PgConnection};
+use sqlx::{SqliteConnection, postgres::PgConnection};
 
-use super::{StoreError, postgres::PgStore, sqlite::SqliteStore};
+use super::{StoreError, directory::subtree, rows::StoreRow};
 use crate::projection::PhotoBlob;
 
 /// What the records in a scope say about one blob.
@@ -19,23 +27,57 @@ pub struct BlobMeta {
     pub content_type: String,
 }
 
-/// SQLite's bound-parameter limit is generous but finite: ask in slices.
-const SQLITE_CHUNK: usize = 400;
+/// The records a caller may go through: a unit subtree and, for a device enrolled for its
+/// officer's own records, only that officer's records.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub unit: &'a UnitPath,
+    pub officer: Option<&'a str>,
+}
+
+/// Hashes bound per statement: far below SQLite's and PostgreSQL's bound-parameter limits.
+const HASHES_PER_QUERY: usize = 400;
 
 #[async_trait]
 pub trait PhotoIndex: Send + Sync {
     /// Those of `hashes` that a record in `scope` refers to, with the size and type it declares.
+    /// Says who may upload a hash, not who may read it.
     async fn referenced(
         &self,
-        scope: &UnitPath,
+        scope: Scope<'_>,
         hashes: &[String],
     ) -> Result<HashMap<String, BlobMeta>, StoreError>;
 
-    /// Those of `hashes` whose bytes arrived whole and verified.
+    /// Those of `hashes` whose bytes arrived whole and verified, from anyone: what the blob
+    /// store holds, not what anyone may read.
     async fn complete_blobs(&self, hashes: &[String]) -> Result<HashSet<String>, StoreError>;
 
-    /// Marks a verified blob visible. Idempotent: the same hash is stored once.
-    async fn insert_blob(&self, hash: &str, meta: &BlobMeta) -> Result<(), StoreError>;
+    /// Those of `hashes` whose bytes `officer` uploaded and the server verified.
+    async fn held(&self, officer: &str, hashes: &[String]) -> Result<HashSet<String>, StoreError>;
+
+    /// A blob that a record in `scope` legitimately holds (it names the hash and its officer
+    /// holds the bytes), with what those records declare about it; `None` otherwise.
+    async fn readable_blob(
+        &self,
+        scope: Scope<'_>,
+        hash: &str,
+    ) -> Result<Option<BlobMeta>, StoreError>;
+
+    /// Those of `hashes` whose bytes the officer of `record` holds: the photos that arrived.
+    async fn held_for_record(
+        &self,
+        record: RecordId,
+        hashes: &[String],
+    ) -> Result<HashSet<String>, StoreError>;
+
+    /// Records that `officer` uploaded the verified blob `hash`, and the blob itself when it is
+    /// new. Idempotent: a blob is stored once, a holder once per officer.
+    async fn insert_held_blob(
+        &self,
+        hash: &str,
+        meta: &BlobMeta,
+        officer: &str,
+    ) -> Result<(), StoreError>;
 
     /// HQ asks for a photo's original; true when the request is new.
     async fn request_original(
@@ -48,23 +90,44 @@ pub trait PhotoIndex: Send + Sync {
     /// The photos of `record` whose original HQ asked for.
     async fn original_requests(&self, record: RecordId) -> Result<HashSet<String>, StoreError>;
 
-    /// Originals asked for on records in `scope` that have not arrived yet (at most 1000).
-    async fn requested_blobs(&self, scope: &UnitPath) -> Result<Vec<String>, StoreError>;
+    /// Originals asked for on records in `scope` whose officer does not hold them yet (at most
+    /// 1000).
+    async fn requested_blobs(&self, scope: Scope<'_>) -> Result<Vec<String>, StoreError>;
 }
 
 fn ms_now() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-fn meta(size: i64, content_type: String) -> BlobMeta {
-    BlobMeta {
-        size: u64::try_from(size).unwrap_or(0),
-        content_type,
-    }
+fn meta(r: &impl StoreRow) -> Result<BlobMeta, StoreError> {
+    Ok(BlobMeta {
+        size: u64::try_from(r.int("size")?).unwrap_or(0),
+        content_type: r.text("content_type")?,
+    })
 }
 
 fn size_i64(size: u64) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX)
+}
+
+/// `r` (a `record`) within `scope`, from placeholder `$1`, and the values to bind, in order.
+fn scope_sql(scope: Scope<'_>) -> (String, Vec<String>) {
+    let (lo, hi) = scope.unit.descendant_range();
+    let mut sql = subtree("r.unit", 1);
+    let mut binds = vec![scope.unit.as_str().to_owned(), lo, hi];
+    if let Some(officer) = scope.officer {
+        sql.push_str(" and r.officer = $4");
+        binds.push(officer.to_owned());
+    }
+    (sql, binds)
+}
+
+/// `$from, $from+1, …`: `n` placeholders.
+fn marks(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Replaces a record's `record_photo` rows inside the caller's write transaction (SQLite).
@@ -134,202 +197,202 @@ pub(super) async fn write_pg<'a>(
     Ok(())
 }
 
-/// `r.unit` within `scope`, as in the record queries (an index range scan).
-const SCOPE_SQLITE: &str = "(r.unit = ? or (r.unit >= ? and r.unit < ?))";
-const SCOPE_PG: &str = "(r.unit = $1 or (r.unit >= $2 and r.unit < $3))";
-
-fn scope_binds(scope: &UnitPath) -> (String, String, String) {
-    let (lo, hi) = scope.descendant_range();
-    (scope.as_str().to_owned(), lo, hi)
-}
-
-#[async_trait]
-impl PhotoIndex for SqliteStore {
-    async fn referenced(
-        &self,
-        scope: &UnitPath,
-        hashes: &[String],
-    ) -> Result<HashMap<String, BlobMeta>, StoreError> {
-        let (unit, lo, hi) = scope_binds(scope);
-        let mut out = HashMap::new();
-        for chunk in hashes.chunks(SQLITE_CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!(
-                "select p.hash, max(p.size) as size, max(p.content_type) as content_type \
-                 from record_photo p join record r on r.record_id = p.record_id \
-                 where {SCOPE_SQLITE} and p.hash in ({marks}) group by p.hash"
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&unit)
-                .bind(&lo)
-                .bind(&hi);
-            for h in chunk {
-                q = q.bind(h);
+/// Implements [`PhotoIndex`] for a store whose reads go to `$read` and writes to `$write`.
+macro_rules! impl_photo_index {
+    ($store:ty, $read:ident, $write:ident) => {
+        #[async_trait]
+        impl PhotoIndex for $store {
+            async fn referenced(
+                &self,
+                scope: Scope<'_>,
+                hashes: &[String],
+            ) -> Result<HashMap<String, BlobMeta>, StoreError> {
+                let (within, binds) = scope_sql(scope);
+                let mut out = HashMap::new();
+                for chunk in hashes.chunks(HASHES_PER_QUERY) {
+                    let sql = format!(
+                        "select p.hash, max(p.size) as size, max(p.content_type) as content_type \
+                         from record_photo p join record r on r.record_id = p.record_id \
+                         where {within} and p.hash in ({}) group by p.hash",
+                        marks(binds.len() + 1, chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for b in binds.iter().chain(chunk) {
+                        q = q.bind(b);
+                    }
+                    for row in q.fetch_all(&self.$read).await? {
+                        out.insert(row.text("hash")?, meta(&row)?);
+                    }
+                }
+                Ok(out)
             }
-            for row in q.fetch_all(&self.reader).await? {
-                out.insert(
-                    row.try_get("hash")?,
-                    meta(row.try_get("size")?, row.try_get("content_type")?),
+
+            async fn complete_blobs(
+                &self,
+                hashes: &[String],
+            ) -> Result<HashSet<String>, StoreError> {
+                let mut out = HashSet::new();
+                for chunk in hashes.chunks(HASHES_PER_QUERY) {
+                    let sql = format!(
+                        "select hash from blob where hash in ({})",
+                        marks(1, chunk.len())
+                    );
+                    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+                    for h in chunk {
+                        q = q.bind(h);
+                    }
+                    out.extend(q.fetch_all(&self.$read).await?);
+                }
+                Ok(out)
+            }
+
+            async fn held(
+                &self,
+                officer: &str,
+                hashes: &[String],
+            ) -> Result<HashSet<String>, StoreError> {
+                let mut out = HashSet::new();
+                for chunk in hashes.chunks(HASHES_PER_QUERY) {
+                    let sql = format!(
+                        "select hash from blob_holder where officer = $1 and hash in ({})",
+                        marks(2, chunk.len())
+                    );
+                    let mut q =
+                        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(officer);
+                    for h in chunk {
+                        q = q.bind(h);
+                    }
+                    out.extend(q.fetch_all(&self.$read).await?);
+                }
+                Ok(out)
+            }
+
+            async fn readable_blob(
+                &self,
+                scope: Scope<'_>,
+                hash: &str,
+            ) -> Result<Option<BlobMeta>, StoreError> {
+                let (within, binds) = scope_sql(scope);
+                // Only what legitimate records declare counts: a claiming record's content type
+                // must not decide how the bytes are served.
+                let sql = format!(
+                    "select max(p.size) as size, max(p.content_type) as content_type \
+                     from record_photo p join record r on r.record_id = p.record_id \
+                     join blob_holder h on h.hash = p.hash and h.officer = r.officer \
+                     where {within} and p.hash = ${} group by p.hash",
+                    binds.len() + 1
                 );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                let row = q.bind(hash).fetch_optional(&self.$read).await?;
+                row.map(|r| meta(&r)).transpose()
+            }
+
+            async fn held_for_record(
+                &self,
+                record: RecordId,
+                hashes: &[String],
+            ) -> Result<HashSet<String>, StoreError> {
+                let mut out = HashSet::new();
+                for chunk in hashes.chunks(HASHES_PER_QUERY) {
+                    let sql = format!(
+                        "select h.hash from record r join blob_holder h on h.officer = r.officer \
+                         where r.record_id = $1 and h.hash in ({})",
+                        marks(2, chunk.len())
+                    );
+                    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+                        .bind(record.to_string());
+                    for h in chunk {
+                        q = q.bind(h);
+                    }
+                    out.extend(q.fetch_all(&self.$read).await?);
+                }
+                Ok(out)
+            }
+
+            async fn insert_held_blob(
+                &self,
+                hash: &str,
+                meta: &BlobMeta,
+                officer: &str,
+            ) -> Result<(), StoreError> {
+                let now = ms_now();
+                let mut tx = self.$write.begin().await?;
+                sqlx::query(
+                    "insert into blob (hash, size, content_type, stored_at) \
+                     values ($1, $2, $3, $4) on conflict do nothing",
+                )
+                .bind(hash)
+                .bind(size_i64(meta.size))
+                .bind(&meta.content_type)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "insert into blob_holder (hash, officer, at_ms) values ($1, $2, $3) \
+                     on conflict do nothing",
+                )
+                .bind(hash)
+                .bind(officer)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn request_original(
+                &self,
+                record: RecordId,
+                hash: &str,
+                by: &str,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "insert into original_request (hash, record_id, requested_by, requested_at) \
+                     values ($1, $2, $3, $4) on conflict do nothing",
+                )
+                .bind(hash)
+                .bind(record.to_string())
+                .bind(by)
+                .bind(ms_now())
+                .execute(&self.$write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn original_requests(
+                &self,
+                record: RecordId,
+            ) -> Result<HashSet<String>, StoreError> {
+                let rows = sqlx::query_scalar::<_, String>(
+                    "select hash from original_request where record_id = $1",
+                )
+                .bind(record.to_string())
+                .fetch_all(&self.$read)
+                .await?;
+                Ok(rows.into_iter().collect())
+            }
+
+            async fn requested_blobs(&self, scope: Scope<'_>) -> Result<Vec<String>, StoreError> {
+                let (within, binds) = scope_sql(scope);
+                let sql = format!(
+                    "select distinct o.hash from original_request o \
+                     join record r on r.record_id = o.record_id \
+                     where {within} and not exists (select 1 from blob_holder h \
+                     where h.hash = o.hash and h.officer = r.officer) \
+                     order by o.hash limit 1000"
+                );
+                let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                Ok(q.fetch_all(&self.$read).await?)
             }
         }
-        Ok(out)
-    }
-
-    async fn complete_blobs(&self, hashes: &[String]) -> Result<HashSet<String>, StoreError> {
-        let mut out = HashSet::new();
-        for chunk in hashes.chunks(SQLITE_CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("select hash from blob where hash in ({marks})");
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-            for h in chunk {
-                q = q.bind(h);
-            }
-            out.extend(q.fetch_all(&self.reader).await?);
-        }
-        Ok(out)
-    }
-
-    async fn insert_blob(&self, hash: &str, meta: &BlobMeta) -> Result<(), StoreError> {
-        sqlx::query("insert into blob (hash, size, content_type, stored_at) values (?, ?, ?, ?) on conflict do nothing")
-            .bind(hash)
-            .bind(size_i64(meta.size))
-            .bind(&meta.content_type)
-            .bind(ms_now())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    async fn request_original(
-        &self,
-        record: RecordId,
-        hash: &str,
-        by: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query("insert into original_request (hash, record_id, requested_by, requested_at) values (?, ?, ?, ?) on conflict do nothing")
-            .bind(hash)
-            .bind(record.to_string())
-            .bind(by)
-            .bind(ms_now())
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn original_requests(&self, record: RecordId) -> Result<HashSet<String>, StoreError> {
-        let rows = sqlx::query_scalar::<_, String>(
-            "select hash from original_request where record_id = ?",
-        )
-        .bind(record.to_string())
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows.into_iter().collect())
-    }
-
-    async fn requested_blobs(&self, scope: &UnitPath) -> Result<Vec<String>, StoreError> {
-        let (unit, lo, hi) = scope_binds(scope);
-        let sql = format!(
-            "select distinct o.hash from original_request o join record r on r.record_id = o.record_id \
-             where {SCOPE_SQLITE} and not exists (select 1 from blob b where b.hash = o.hash) \
-             order by o.hash limit 1000"
-        );
-        Ok(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-            .bind(unit)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(&self.reader)
-            .await?)
-    }
+    };
 }
 
-#[async_trait]
-impl PhotoIndex for PgStore {
-    async fn referenced(
-        &self,
-        scope: &UnitPath,
-        hashes: &[String],
-    ) -> Result<HashMap<String, BlobMeta>, StoreError> {
-        let (unit, lo, hi) = scope_binds(scope);
-        let sql = format!(
-            "select p.hash, max(p.size) as size, max(p.content_type) as content_type \
-             from record_photo p join record r on r.record_id = p.record_id \
-             where {SCOPE_PG} and p.hash = any($4) group by p.hash"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(unit)
-            .bind(lo)
-            .bind(hi)
-            .bind(hashes)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("hash")?,
-                    meta(row.try_get("size")?, row.try_get("content_type")?),
-                ))
-            })
-            .collect()
-    }
-
-    async fn complete_blobs(&self, hashes: &[String]) -> Result<HashSet<String>, StoreError> {
-        let rows = sqlx::query_scalar::<_, String>("select hash from blob where hash = any($1)")
-            .bind(hashes)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().collect())
-    }
-
-    async fn insert_blob(&self, hash: &str, meta: &BlobMeta) -> Result<(), StoreError> {
-        sqlx::query("insert into blob (hash, size, content_type, stored_at) values ($1, $2, $3, $4) on conflict do nothing")
-            .bind(hash)
-            .bind(size_i64(meta.size))
-            .bind(&meta.content_type)
-            .bind(ms_now())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn request_original(
-        &self,
-        record: RecordId,
-        hash: &str,
-        by: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query("insert into original_request (hash, record_id, requested_by, requested_at) values ($1, $2, $3, $4) on conflict do nothing")
-            .bind(hash)
-            .bind(record.to_string())
-            .bind(by)
-            .bind(ms_now())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn original_requests(&self, record: RecordId) -> Result<HashSet<String>, StoreError> {
-        let rows = sqlx::query_scalar::<_, String>(
-            "select hash from original_request where record_id = $1",
-        )
-        .bind(record.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().collect())
-    }
-
-    async fn requested_blobs(&self, scope: &UnitPath) -> Result<Vec<String>, StoreError> {
-        let (unit, lo, hi) = scope_binds(scope);
-        let sql = format!(
-            "select distinct o.hash from original_request o join record r on r.record_id = o.record_id \
-             where {SCOPE_PG} and not exists (select 1 from blob b where b.hash = o.hash) \
-             order by o.hash limit 1000"
-        );
-        Ok(sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-            .bind(unit)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-}
+impl_photo_index!(super::sqlite::SqliteStore, reader, writer);
+impl_photo_index!(super::postgres::PgStore, pool, pool);
