@@ -16,6 +16,7 @@
 pub mod doc;
 mod read;
 pub mod validate;
+pub mod workflow;
 mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -148,20 +149,34 @@ impl Status {
     }
 }
 
-/// The part of a record only HQ writes.
+/// The part of a record only HQ writes: the two-level review (the Polsek curates and forwards,
+/// the Polres gives the verdict) and the comment thread. Each step is a person's own change;
+/// a field that is absent means the step was never taken, so documents written before the
+/// curation steps existed read as not yet curated. [`workflow`] derives the record's state from
+/// these fields and the document's history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     pub verdict: Option<Verdict>,
     pub verdict_by: Option<String>,
     pub verdict_at: Option<Timestamp>,
+    /// Why the record needs revision or was rejected (required for those two verdicts).
+    pub verdict_reason: Option<String>,
+    /// The Polsek operator who marked the record ready for the Kapolsek, and when.
+    pub ready_by: Option<String>,
+    pub ready_at: Option<Timestamp>,
+    /// The Kapolsek (approver) who forwarded the record to the Polres, and when.
+    pub forwarded_by: Option<String>,
+    pub forwarded_at: Option<Timestamp>,
     pub comments: Vec<Comment>,
 }
 
 /// A reviewer's verdict on a record, mirroring the TPI desk evaluation (valid / perlu revisi /
-/// ditolak).
+/// ditolak). Documents keep `valid` (what every app version reads); the API also accepts
+/// `verified`, the name of the state it leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    #[serde(alias = "verified")]
     Valid,
     NeedsRevision,
     Rejected,

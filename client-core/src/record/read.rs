@@ -304,6 +304,11 @@ fn read_review<D: ReadDoc>(r: &mut Reader<'_, D>) -> Review {
         verdict,
         verdict_by: r.string(&rv, "verdict_by", "review.verdict_by"),
         verdict_at: r.timestamp(&rv, "verdict_at", "review.verdict_at"),
+        verdict_reason: r.string(&rv, "verdict_reason", "review.verdict_reason"),
+        ready_by: r.string(&rv, "ready_by", "review.ready_by"),
+        ready_at: r.timestamp(&rv, "ready_at", "review.ready_at"),
+        forwarded_by: r.string(&rv, "forwarded_by", "review.forwarded_by"),
+        forwarded_at: r.timestamp(&rv, "forwarded_at", "review.forwarded_at"),
         comments,
     }
 }

@@ -37,7 +37,7 @@ const MAX_TITLE: usize = 200;
 const MAX_NARRATIVE: usize = 20_000;
 const MAX_PLACE: usize = 200;
 const MAX_COUNT: u64 = 1_000_000;
-const MAX_COMMENT: usize = 5_000;
+pub const MAX_COMMENT: usize = 5_000;
 /// Camera, software and perceptual hash of a photo: a few dozen characters when honest.
 const MAX_PHOTO_TEXT: usize = 200;
 /// Device clocks drift and time zones get mis-set; a day of slack catches real mistakes without
@@ -222,13 +222,25 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
             }
         }
     }
-    if let Some(why) = record
-        .review
-        .verdict_by
-        .as_deref()
-        .and_then(|by| text_problem(by, false))
-    {
-        bad("review.verdict_by", why);
+    let rv = &record.review;
+    for (path, text) in [
+        ("review.verdict_by", &rv.verdict_by),
+        ("review.ready_by", &rv.ready_by),
+        ("review.forwarded_by", &rv.forwarded_by),
+    ] {
+        if let Some(why) = text.as_deref().and_then(|t| text_problem(t, false)) {
+            bad(path, why);
+        }
+    }
+    if let Some(reason) = &rv.verdict_reason {
+        if reason.chars().count() > MAX_COMMENT {
+            bad(
+                "review.verdict_reason",
+                &format!("longer than {MAX_COMMENT} characters"),
+            );
+        } else if let Some(why) = text_problem(reason, true) {
+            bad("review.verdict_reason", why);
+        }
     }
     out
 }

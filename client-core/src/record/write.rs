@@ -282,6 +282,32 @@ fn write_review(
         new.verdict_at.as_ref(),
         ts,
     )?;
+    let reason = (
+        old.and_then(|o| o.verdict_reason.as_ref()),
+        new.verdict_reason.as_ref(),
+    );
+    put_if_changed(doc, &rv, "verdict_reason", reason.0, reason.1, str_value)?;
+    let ready_by = (old.and_then(|o| o.ready_by.as_ref()), new.ready_by.as_ref());
+    put_if_changed(doc, &rv, "ready_by", ready_by.0, ready_by.1, str_value)?;
+    let ready_at = (old.and_then(|o| o.ready_at.as_ref()), new.ready_at.as_ref());
+    put_if_changed(doc, &rv, "ready_at", ready_at.0, ready_at.1, ts)?;
+    let forwarded_by = (
+        old.and_then(|o| o.forwarded_by.as_ref()),
+        new.forwarded_by.as_ref(),
+    );
+    put_if_changed(
+        doc,
+        &rv,
+        "forwarded_by",
+        forwarded_by.0,
+        forwarded_by.1,
+        str_value,
+    )?;
+    let forwarded_at = (
+        old.and_then(|o| o.forwarded_at.as_ref()),
+        new.forwarded_at.as_ref(),
+    );
+    put_if_changed(doc, &rv, "forwarded_at", forwarded_at.0, forwarded_at.1, ts)?;
     // Comments are append-only: a comment is added once and never rewritten, so concurrent
     // comments from two reviewers both survive.
     let known: Vec<&str> = old
