@@ -21,6 +21,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 pub use bukti_core;
 pub use bukti_server;
 
+pub mod browser;
 pub mod people;
 pub mod proxy;
 pub mod s3;
@@ -347,6 +348,23 @@ impl TestServer {
             }
         };
         done.map_err(|e| e.to_string())
+    }
+
+    /// Takes a submitted record through the Polsek's half of the review workflow as the admin
+    /// (marks it ready, forwards it), so the Polres can give its verdict.
+    pub async fn forward(&self, id: impl std::fmt::Display) {
+        let admin = self.hq(&self.admin_token);
+        let (status, body) = admin
+            .post(
+                &format!("/records/{id}/curate"),
+                &serde_json::json!({"ready": true}),
+            )
+            .await;
+        assert_eq!(status, 200, "mark ready: {body}");
+        let (status, body) = admin
+            .post(&format!("/records/{id}/forward"), &serde_json::json!({}))
+            .await;
+        assert_eq!(status, 200, "forward: {body}");
     }
 
     /// An HTTP client for the HQ API with `token`.
