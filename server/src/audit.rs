@@ -10,6 +10,7 @@
 use bukti_core::{
     RecordId,
     protocol::{PushOutcome, PushRecord},
+    record::workflow::Step,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -62,6 +63,10 @@ pub enum Action {
     EnrollmentIssued,
     EnrollmentUsed,
     DeviceRevoked,
+    /// The Polsek operator retagged a record or marked it ready.
+    Curate,
+    /// The Kapolsek forwarded a record to the Polres.
+    Forward,
     Verdict,
     Comment,
     Export,
@@ -78,6 +83,8 @@ impl Action {
             Action::EnrollmentIssued => "enrollment_issued",
             Action::EnrollmentUsed => "enrollment_used",
             Action::DeviceRevoked => "device_revoked",
+            Action::Curate => "curate",
+            Action::Forward => "forward",
             Action::Verdict => "verdict",
             Action::Comment => "comment",
             Action::Export => "export",
@@ -146,23 +153,43 @@ impl AuditEvent {
         .in_unit(principal.unit.as_str())
     }
 
-    /// A reviewer's verdict and/or comment on a record of `unit`. The comment's text stays in
-    /// the record; the entry only says there was one.
-    pub fn review(
-        reviewer: &Principal,
-        id: RecordId,
-        unit: &str,
-        verdict: Option<impl Serialize>,
-        commented: bool,
-    ) -> Self {
-        let action = if verdict.is_some() {
-            Action::Verdict
-        } else {
-            Action::Comment
+    /// One request's review steps on a record of `unit`: filed as its main step (a verdict over
+    /// a forward over a curation over a comment). Texts (reasons, comments) stay in the record;
+    /// the entry only says there was one.
+    pub fn review(reviewer: &Principal, id: RecordId, unit: &str, steps: &[Step]) -> Self {
+        let mut action = Action::Comment;
+        let mut detail = serde_json::Map::new();
+        let mut note = |key: &str, value: serde_json::Value| {
+            detail.insert(key.to_owned(), value);
         };
+        note("comment", false.into());
+        for step in steps {
+            match step {
+                Step::Verdict { verdict, reason } => {
+                    action = Action::Verdict;
+                    note("verdict", verdict.as_str().into());
+                    note("reason", reason.is_some().into());
+                }
+                Step::Forward => {
+                    if action != Action::Verdict {
+                        action = Action::Forward;
+                    }
+                }
+                Step::Curate { lke, ready } => {
+                    if action == Action::Comment {
+                        action = Action::Curate;
+                    }
+                    note("ready", (*ready).into());
+                    if let Some(lke) = lke {
+                        note("lke", serde_json::json!(lke));
+                    }
+                }
+                Step::Comment { .. } => note("comment", true.into()),
+            }
+        }
         Self::new(Actor::principal(reviewer), action, format!("record:{id}"))
             .in_unit(unit)
-            .with_detail(serde_json::json!({ "verdict": verdict, "comment": commented }))
+            .with_detail(serde_json::Value::Object(detail))
     }
 }
 

@@ -7,7 +7,10 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use bukti_core::protocol::{ErrorBody, UPLOAD_OFFSET_HEADER};
+use bukti_core::{
+    protocol::{ErrorBody, UPLOAD_OFFSET_HEADER},
+    record::workflow::Refusal,
+};
 
 use crate::{blob::BlobError, directory::DirectoryError, store::StoreError};
 
@@ -45,6 +48,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error(transparent)]
     Directory(DirectoryError),
+    /// A review step the record's state or the request does not allow.
+    #[error(transparent)]
+    Workflow(#[from] Refusal),
 }
 
 impl From<DirectoryError> for ApiError {
@@ -97,6 +103,8 @@ impl ApiError {
                 DirectoryError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
                 _ => (StatusCode::BAD_REQUEST, "bad_request"),
             },
+            ApiError::Workflow(Refusal::Invalid(_)) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Workflow(Refusal::WrongState { .. }) => (StatusCode::CONFLICT, "wrong_state"),
         }
     }
 }

@@ -2,11 +2,13 @@
 //! result, and write every accepted record of the batch in one transaction.
 //!
 //! [`decide`] is the pure part (bytes in, a write or a rejection out) and runs on the blocking
-//! pool because Automerge work is CPU-bound. [`push`] does the I/O around it and retries records
-//! that another writer changed in between (optimistic locking), so no change is ever lost when
-//! several processes or requests push the same record at once.
+//! pool because Automerge work is CPU-bound. [`push`] does the I/O around it through
+//! [`write_merged`], the one path by which any record is written (pushes here, review steps in
+//! [`crate::review`]): it loads the stored documents, merges on the blocking pool, writes with
+//! optimistic versions and merges again on top of whoever won a race, so no change is ever lost
+//! when several processes or requests change the same record at once.
 
-use std::collections::{HashMap, HashSet};
+use std::{collections::HashSet, sync::Arc};
 
 use automerge::{ActorId, AutoCommit};
 use bukti_core::{
@@ -14,7 +16,7 @@ use bukti_core::{
     catalogue::Catalogue,
     ingest::{self, IngestError, MAX_DOCUMENT_BYTES},
     protocol::{PushOutcome, PushRecord, PushResult, RejectCode},
-    record::{self, Problem},
+    record::{self, Problem, workflow},
     unit::UnitPath,
 };
 use jiff::Timestamp;
@@ -188,7 +190,7 @@ pub fn decide(
         expected_version: stored.map(|s| s.version),
         doc,
         heads,
-        projection: Projection::of(&record),
+        projection: Projection::of(&record, workflow::derive(&mut merged.doc).state),
     }))
 }
 
@@ -214,10 +216,10 @@ pub async fn push(
 ) -> Result<Vec<PushResult>, ApiError> {
     let mut outcomes: Vec<Option<PushOutcome>> = vec![None; records.len()];
     let mut seen = HashSet::new();
-    let mut pending = Vec::new();
+    let mut unique = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if seen.insert(r.id) {
-            pending.push(i);
+            unique.push(i);
         } else {
             outcomes[i] = Some(PushOutcome::Rejected {
                 code: RejectCode::Duplicate,
@@ -226,58 +228,31 @@ pub async fn push(
             });
         }
     }
-    let records = std::sync::Arc::new(records);
-    // At most one batch per CPU is merged and written at a time: more cannot go faster (the
-    // merge is CPU-bound and SQLite has one writer), and every batch in flight holds tens of MB
-    // of Automerge state, so a burst of devices would otherwise multiply the server's memory.
-    let _permit = ingest_slots().acquire().await.map_err(|_| ApiError::Busy)?;
-    for _ in 0..MAX_ATTEMPTS {
-        if pending.is_empty() {
-            break;
-        }
-        let ids: Vec<RecordId> = pending.iter().map(|&i| records[i].id).collect();
-        let stored = store.load_documents(&ids).await?;
-        let (batch, ctx) = (records.clone(), PushContext::of(pusher));
-        let todo = pending.clone();
-        let decisions =
-            tokio::task::spawn_blocking(move || decide_all(&batch, &todo, &stored, &ctx))
-                .await
-                .map_err(|e| {
-                    ApiError::Store(crate::store::StoreError::Corrupt(format!(
-                        "ingest task failed: {e}"
-                    )))
-                })?;
-        let mut writes = Vec::new();
-        let mut write_index = Vec::new();
-        for (i, decision) in pending.iter().zip(decisions) {
-            match decision {
-                Decision::Answer(outcome) => outcomes[*i] = Some(outcome),
-                Decision::Write(w) => {
-                    write_index.push(*i);
-                    writes.push(*w);
-                }
+    let records = Arc::new(records);
+    let ids: Vec<RecordId> = unique.iter().map(|&i| records[i].id).collect();
+    let plan = {
+        let (records, unique, ctx) = (records.clone(), unique.clone(), PushContext::of(pusher));
+        move |k: usize, stored: Option<&StoredDoc>| match decide(
+            stored,
+            &records[unique[k]],
+            &ctx,
+            Timestamp::now(),
+        ) {
+            Decision::Answer(outcome) => Planned::Answer(outcome),
+            Decision::Write(w) => {
+                let accepted = PushOutcome::Accepted {
+                    heads: w.heads.clone(),
+                    changed: true,
+                };
+                Planned::Write(w, accepted)
             }
         }
-        let written = if writes.is_empty() {
-            Vec::new()
-        } else {
-            store.write_records(&writes).await?
-        };
-        pending.clear();
-        for ((i, write), outcome) in write_index.into_iter().zip(writes).zip(written) {
-            match outcome {
-                WriteOutcome::Written => {
-                    outcomes[i] = Some(PushOutcome::Accepted {
-                        heads: write.heads,
-                        changed: true,
-                    });
-                }
-                WriteOutcome::Conflict => pending.push(i),
-            }
-        }
-    }
-    if !pending.is_empty() {
-        return Err(ApiError::Busy);
+    };
+    for (i, outcome) in unique
+        .into_iter()
+        .zip(write_merged(store, ids, plan).await?)
+    {
+        outcomes[i] = Some(outcome);
     }
     record_metrics(&outcomes);
     let refused = crate::audit::rejected_pushes(pusher, &records, &outcomes);
@@ -292,24 +267,92 @@ pub async fn push(
         .collect())
 }
 
+/// What the merge of one record came to: an answer without writing, or a write and the answer
+/// to give once it has landed.
+#[derive(Debug)]
+pub enum Planned<A> {
+    Answer(A),
+    Write(Box<RecordWrite>, A),
+}
+
+/// The one write path for records. For each of `ids` (distinct), `plan` is given the stored
+/// document (or `None`) and merges into it on the blocking pool (Automerge work is CPU-bound);
+/// the writes of one round go to the store in one transaction, and a record another writer
+/// changed since it was loaded is loaded and planned again on top of theirs. Answers come back
+/// in the order of `ids`; [`ApiError::Busy`] when records still lose after [`MAX_ATTEMPTS`].
+pub async fn write_merged<A, F>(
+    store: &DynStore,
+    ids: Vec<RecordId>,
+    plan: F,
+) -> Result<Vec<A>, ApiError>
+where
+    A: Send + 'static,
+    F: Fn(usize, Option<&StoredDoc>) -> Planned<A> + Send + Sync + 'static,
+{
+    let (ids, plan) = (Arc::new(ids), Arc::new(plan));
+    let mut answers: Vec<Option<A>> = std::iter::repeat_with(|| None).take(ids.len()).collect();
+    let mut pending: Vec<usize> = (0..ids.len()).collect();
+    // At most one batch per CPU is merged and written at a time: more cannot go faster (the
+    // merge is CPU-bound and SQLite has one writer), and every batch in flight holds tens of MB
+    // of Automerge state, so a burst of devices would otherwise multiply the server's memory.
+    let _permit = ingest_slots().acquire().await.map_err(|_| ApiError::Busy)?;
+    for _ in 0..MAX_ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let want: Vec<RecordId> = pending.iter().map(|&i| ids[i]).collect();
+        let stored = store.load_documents(&want).await?;
+        let (todo, ids, plan) = (pending.clone(), ids.clone(), plan.clone());
+        let planned = tokio::task::spawn_blocking(move || {
+            todo.iter()
+                .map(|&i| plan(i, stored.get(&ids[i])))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| {
+            ApiError::Store(crate::store::StoreError::Corrupt(format!(
+                "ingest task failed: {e}"
+            )))
+        })?;
+        let mut writes = Vec::new();
+        let mut waiting = Vec::new();
+        for (i, p) in pending.iter().zip(planned) {
+            match p {
+                Planned::Answer(a) => answers[*i] = Some(a),
+                Planned::Write(w, a) => {
+                    writes.push(*w);
+                    waiting.push((*i, a));
+                }
+            }
+        }
+        let written = if writes.is_empty() {
+            Vec::new()
+        } else {
+            store.write_records(&writes).await?
+        };
+        pending.clear();
+        for ((i, answer), outcome) in waiting.into_iter().zip(written) {
+            match outcome {
+                WriteOutcome::Written => answers[i] = Some(answer),
+                WriteOutcome::Conflict => pending.push(i),
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(ApiError::Busy);
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.expect("every record was answered"))
+        .collect())
+}
+
 fn ingest_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| {
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         tokio::sync::Semaphore::new(cpus)
     })
-}
-
-fn decide_all(
-    records: &[PushRecord],
-    todo: &[usize],
-    stored: &HashMap<RecordId, StoredDoc>,
-    ctx: &PushContext,
-) -> Vec<Decision> {
-    let now = Timestamp::now();
-    todo.iter()
-        .map(|&i| decide(stored.get(&records[i].id), &records[i], ctx, now))
-        .collect()
 }
 
 fn record_metrics(outcomes: &[Option<PushOutcome>]) {

@@ -11,7 +11,8 @@
 //!   [`api`]: one module per resource.
 //! - [`auth`]: bearer tokens and session cookies → principals bound to a unit subtree.
 //! - [`directory`]: units, people and roles, device enrollment, web sign-in; [`ratelimit`].
-//! - [`ingest`]: the push pipeline; [`projection`]: the columns derived from a document.
+//! - [`ingest`]: the push pipeline and the one write path for records; [`review`]: the
+//!   two-level review workflow's steps; [`projection`]: the columns derived from a document.
 //! - [`store`]: the evidence-store trait with its SQLite and PostgreSQL implementations.
 //! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
 //! - [`audit`]: the hash-chained audit log of who did and saw what.
@@ -35,6 +36,7 @@ pub mod middleware;
 pub mod ops;
 pub mod projection;
 pub mod ratelimit;
+pub mod review;
 pub mod routes;
 pub mod store;
 pub mod web;

@@ -1,7 +1,7 @@
 //! The relational projection of a record: the columns HQ filters and sorts by, derived from the
 //! document alone so it can always be rebuilt from the documents.
 
-use bukti_core::{Record, catalogue::lke_area_of};
+use bukti_core::{Record, catalogue::lke_area_of, record::workflow::State};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Projection {
@@ -11,6 +11,9 @@ pub struct Projection {
     pub title: String,
     pub status: &'static str,
     pub verdict: Option<&'static str>,
+    /// The review workflow's state, derived from the document with its history
+    /// ([`bukti_core::record::workflow`]).
+    pub state: &'static str,
     pub started_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub captured_at: i64,
@@ -86,7 +89,9 @@ fn photo_blobs(record: &Record) -> Vec<PhotoBlob> {
 }
 
 impl Projection {
-    pub fn of(record: &Record) -> Self {
+    /// The projection of `record`, whose document is in workflow `state`
+    /// (`bukti_core::record::workflow::derive`).
+    pub fn of(record: &Record, state: State) -> Self {
         let started_at = record.started_at.map(|t| t.as_millisecond());
         let captured_at = record.captured_at.as_millisecond();
         Self {
@@ -96,6 +101,7 @@ impl Projection {
             title: record.title.clone(),
             status: record.status.as_str(),
             verdict: record.review.verdict.map(|v| v.as_str()),
+            state: state.as_str(),
             started_at,
             ended_at: record.ended_at.map(|t| t.as_millisecond()),
             captured_at,

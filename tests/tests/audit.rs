@@ -107,6 +107,7 @@ async fn audit_entries(server: &TestServer, token: &str) -> Vec<Value> {
 async fn views_reviews_and_refused_pushes_are_logged(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (id, device_token, mut doc) = pushed_record(&server).await;
+    server.forward(&id).await;
     let reviewer = server.hq(&server
         .hq_token("bali/buleleng", "Kasat Binmas", "reviewer")
         .await);
@@ -152,6 +153,8 @@ async fn views_reviews_and_refused_pushes_are_logged(backend: Backend) {
             ("verdict", "hq", "Kasat Binmas"),
             ("push_rejected", "device", "raw"),
             ("record_viewed", "hq", "Kasat Binmas"),
+            ("forward", "hq", "Admin Polda"),
+            ("curate", "hq", "Admin Polda"),
         ],
         "newest first: {entries:#?}"
     );
@@ -159,7 +162,11 @@ async fn views_reviews_and_refused_pushes_are_logged(backend: Backend) {
     assert_eq!(entries[1]["detail"]["code"], "forbidden");
     assert_eq!(
         entries[0]["detail"],
-        json!({"verdict": "valid", "comment": true})
+        json!({"verdict": "valid", "reason": false, "comment": true})
+    );
+    assert_eq!(
+        entries[4]["detail"],
+        json!({"ready": true, "comment": false})
     );
     assert_eq!(entries[2]["unit"], SAWAN);
     assert_eq!(entries[1]["prev_hash"], entries[2]["hash"]);

@@ -30,6 +30,7 @@ async fn concurrent_offline_edits_converge(backend: Backend) {
             kind: "sosialisasi".into(),
             title: "Sosialisasi anti gratifikasi".into(),
             narrative: "Narasi awal dengan salah ketik".into(),
+            started_at: Some(jiff::Timestamp::now()),
             location: Some(Location {
                 lat: -8.1,
                 lon: 115.3,
@@ -37,6 +38,7 @@ async fn concurrent_offline_edits_converge(backend: Backend) {
                 source: "network".into(),
             }),
             people_served: Some(20),
+            submit: true,
             ..Capture::default()
         })
         .await
@@ -60,7 +62,9 @@ async fn concurrent_offline_edits_converge(backend: Backend) {
         .expect("edit B");
     server.restart().await;
 
-    // Meanwhile HQ gives a verdict and a comment on the server's copy.
+    // Meanwhile the Polsek forwards the record and the Polres gives a verdict and a comment on
+    // the server's copy.
+    server.forward(id).await;
     let reviewer = server.hq(&server
         .hq_token("bali/buleleng", "Kasat Binmas", "reviewer")
         .await);

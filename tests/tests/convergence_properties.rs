@@ -14,7 +14,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use bukti_core::{
     RecordDoc, RecordId, ingest,
     protocol::{PushOutcome, PushRecord, RejectCode},
-    record::{self, Verdict},
+    record::{self, Verdict, workflow},
     unit::UnitPath,
 };
 use bukti_server::{
@@ -280,7 +280,8 @@ impl Sim {
                 unit: UNIT.into(),
             },
         );
-        self.projections.insert(id, Projection::of(&r));
+        let state = workflow::derive(doc).state;
+        self.projections.insert(id, Projection::of(&r, state));
     }
 
     fn deliver(&mut self, m: Message) {
@@ -390,7 +391,8 @@ proptest! {
             let mut on_server = ingest::load_document(&stored.doc).expect("stored loads");
             let server_heads = sorted_heads(&mut on_server);
             let server_record = record::doc::read(&on_server).expect("record");
-            prop_assert_eq!(&Projection::of(&server_record), &sim.projections[id], "projection equals document");
+            let state = workflow::derive(&mut on_server).state;
+            prop_assert_eq!(&Projection::of(&server_record, state), &sim.projections[id], "projection equals document");
             for dev in &mut sim.devices {
                 let doc = dev.docs.get_mut(id).expect("every device has every record");
                 prop_assert_eq!(sorted_heads(doc), server_heads.clone(), "same history everywhere");

@@ -15,7 +15,7 @@ use sqlx::{PgPool, SqlitePool, sqlite::SqliteConnectOptions};
 /// The projection tables as text, one line per row, in the same SQL for both databases.
 const SNAPSHOT: [&str; 3] = [
     "select record_id || '|' || unit || '|' || officer || '|' || kind || '|' || title || '|' || status \
-     || '|' || coalesce(verdict, '-') || '|' || coalesce(cast(started_at as text), '-') \
+     || '|' || coalesce(verdict, '-') || '|' || state || '|' || coalesce(cast(started_at as text), '-') \
      || '|' || coalesce(cast(ended_at as text), '-') || '|' || cast(captured_at as text) \
      || '|' || cast(activity_at as text) || '|' || coalesce(cast(lat as text), '-') \
      || '|' || coalesce(cast(lon as text), '-') || '|' || place || '|' || heads \
@@ -114,6 +114,8 @@ async fn a_damaged_projection_is_rebuilt_from_the_documents(backend: Backend) {
         .expect("capture with a photo");
     officer.sync().await;
     let reviewer = server.hq(&server.hq_token("bali/buleleng", "Kasat", "reviewer").await);
+    server.forward(ids[3]).await;
+    server.forward(ids[5]).await;
     let (status, body) = reviewer
         .post(
             &format!("/records/{}/review", ids[3]),
@@ -122,18 +124,30 @@ async fn a_damaged_projection_is_rebuilt_from_the_documents(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{body}");
     officer.sync().await;
+    // The officer revises: that state shows only in the document's history.
+    officer
+        .device
+        .edit(ids[3], |r| r.counts.participants = Some(30))
+        .await
+        .expect("revise");
+    officer.sync().await;
     let cursor = officer.device.status().await.expect("status").pull_cursor;
 
     let db = Db::open(&server).await;
     let good = db.snapshot().await;
     assert_eq!(good[0].len(), 24, "every record has its projection row");
     assert!(!good[1].is_empty() && !good[2].is_empty());
-    assert!(good[0].iter().any(|l| l.contains("needs_revision")));
+    assert!(
+        good[0]
+            .iter()
+            .any(|l| l.contains("needs_revision|revised|"))
+    );
+    assert!(good[0].iter().any(|l| l.contains("|-|forwarded|")));
 
-    let (a, b, c) = (ids[0], ids[3], ids[7]);
+    let (a, b, c, d) = (ids[0], ids[3], ids[7], ids[5]);
     db.execute(&format!(
         "update record set title = 'RUSAK', status = 'draft', verdict = null, unit = 'bali/lain', \
-         place = '', lat = 0, heads = '[]' where record_id in ('{a}', '{b}')"
+         place = '', lat = 0, heads = '[]', state = 'captured' where record_id in ('{a}', '{b}', '{d}')"
     ))
     .await;
     db.execute(&format!("delete from record_lke where record_id = '{c}'"))

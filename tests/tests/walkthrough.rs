@@ -308,6 +308,42 @@ async fn readme_walkthrough_with_real_binaries() {
     assert_eq!(resp.headers()["content-type"], "image/jpeg");
     let bytes = resp.bytes().await.expect("bytes");
     assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
+    // The Polsek curates: its operator retags the record and marks it ready, the Kapolsek
+    // forwards it to the Polres (each with an HQ token made at the server).
+    let token = |name: &str, role: &str| {
+        let out = run(&mut admin(&[
+            "token",
+            "create",
+            "--unit",
+            "bali/buleleng/sawan",
+            "--name",
+            name,
+            "--role",
+            role,
+        ]));
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    };
+    let operator = token("Bripka Sari", "operator");
+    let kapolsek = token("Kapolsek Sawan", "approver");
+    let resp = http
+        .post(format!("{url}/api/v1/records/{id}/curate"))
+        .bearer_auth(&operator)
+        .json(&json!({"lke": ["MP.R3", "PP.R1"], "ready": true}))
+        .send()
+        .await
+        .expect("curate");
+    assert_eq!(resp.status(), 200);
+    let resp = http
+        .post(format!("{url}/api/v1/records/{id}/forward"))
+        .bearer_auth(&kapolsek)
+        .send()
+        .await
+        .expect("forward");
+    assert_eq!(resp.status(), 200);
+
     let review = json!({"verdict": "valid", "comment": "Dokumentasi lengkap"});
     let forged = hq(http.post(format!("{url}/api/v1/records/{id}/review")))
         .json(&review)

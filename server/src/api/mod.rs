@@ -8,6 +8,7 @@ pub mod enroll;
 pub mod health;
 pub mod people;
 pub mod records;
+pub mod review;
 pub mod session;
 pub mod sync;
 

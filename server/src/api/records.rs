@@ -1,29 +1,29 @@
-//! HQ's view of the evidence: list with filters, one record with its history, and reviews.
+//! HQ's view of the evidence: list with filters, and one record with its history and review
+//! workflow. The review steps themselves are in [`super::review`].
 
 use axum::{
     Json,
     extract::{Path, State},
 };
 use bukti_core::{
-    RecordDoc,
-    catalogue::Catalogue,
     history::{HistoryEntry, history},
     ingest,
-    record::{self, Comment, Record, Verdict},
+    record::{
+        self, Record,
+        workflow::{self, Workflow},
+    },
 };
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{Body, QueryParams, query, record_id};
+use super::{QueryParams, query, record_id};
 use crate::{
     AppState,
     audit::AuditEvent,
     auth::{Hq, Principal},
     blob::upload::{PhotoView, photo_views},
-    directory::Permission,
     error::{ApiError, ApiResult},
-    projection::Projection,
-    store::{ListFilter, Page, RecordSummary, RecordWrite, WriteOutcome},
+    store::{ListFilter, Page, RecordSummary},
 };
 
 fn parse_time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
@@ -57,6 +57,9 @@ pub struct RecordView {
     pub summary: RecordSummary,
     pub heads: Vec<String>,
     pub history: Vec<HistoryEntry>,
+    /// The review workflow's state, and what changed after the current verdict (fields the
+    /// reviewer has not seen, e.g. an edit after the record was verified).
+    pub workflow: Workflow,
     /// Each photo with its metadata and whether its bytes arrived (waiting when not).
     pub photos: Vec<PhotoView>,
 }
@@ -73,11 +76,14 @@ pub async fn get(
         let mut doc = ingest::load_document(&stored.doc).map_err(|e| e.to_string())?;
         let record = record::doc::read(&doc).map_err(|p| record::Problem::join(&p))?;
         let heads = ingest::heads_to_strings(&doc.get_heads());
+        let history = history(&mut doc);
+        let workflow = workflow::facts(&mut doc, Some(&history)).workflow();
         Ok(RecordView {
             record,
             summary,
             heads,
-            history: history(&mut doc),
+            history,
+            workflow,
             photos: Vec::new(),
         })
     })
@@ -124,88 +130,4 @@ fn corrupt(id: bukti_core::RecordId, why: &str) -> ApiError {
     ApiError::Store(crate::store::StoreError::Corrupt(format!(
         "record {id}: {why}"
     )))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ReviewRequest {
-    verdict: Option<Verdict>,
-    comment: Option<String>,
-}
-
-/// Writes a verdict and/or a comment as a change by the reviewer's own actor, so it syncs back
-/// to the officer like any other change.
-pub async fn review(
-    State(state): State<AppState>,
-    Hq(hq): Hq,
-    Path(raw_id): Path<String>,
-    body: Body<ReviewRequest>,
-) -> ApiResult<Json<Record>> {
-    let id = record_id(&raw_id)?;
-    let Json(req) = body?;
-    if req.verdict.is_some() {
-        hq.require(Permission::GiveVerdict, "giving verdicts")?;
-    }
-    hq.require(Permission::Comment, "reviewing records")?;
-    let comment = req.comment.map(|c| c.trim().to_owned());
-    if req.verdict.is_none() && comment.is_none() {
-        return Err(ApiError::BadRequest(
-            "send a verdict, a comment or both".into(),
-        ));
-    }
-    if comment
-        .as_deref()
-        .is_some_and(|c| c.is_empty() || c.chars().count() > 5000)
-    {
-        return Err(ApiError::BadRequest(
-            "a comment must be 1 to 5000 characters".into(),
-        ));
-    }
-    // Another writer may land between our read and our write: merge again on top of theirs.
-    for _ in 0..8 {
-        let (_, stored) = readable(&state, &hq, id).await?;
-        let doc = ingest::load_document(&stored.doc).map_err(|e| corrupt(id, &e.to_string()))?;
-        let mut doc = RecordDoc::from_automerge(doc.with_actor(hq.actor()));
-        let author = format!("reviewer:{}", hq.name);
-        let now = record::now_ms();
-        doc.edit(&author, |r| {
-            if let Some(v) = req.verdict {
-                r.review.verdict = Some(v);
-                r.review.verdict_by = Some(hq.name.clone());
-                r.review.verdict_at = Some(now);
-            }
-            if let Some(text) = &comment {
-                let id = uuid::Uuid::now_v7().to_string();
-                r.review.comments.push(Comment {
-                    id,
-                    author: hq.name.clone(),
-                    at: now,
-                    text: text.clone(),
-                });
-            }
-        })
-        .map_err(|e| corrupt(id, &e.to_string()))?;
-        let record = doc
-            .read()
-            .map_err(|p| corrupt(id, &record::Problem::join(&p)))?;
-        let problems = record::validate(&record, Catalogue::builtin(), Timestamp::now());
-        if !problems.is_empty() {
-            return Err(ApiError::BadRequest(record::Problem::join(&problems)));
-        }
-        let heads = ingest::heads_to_strings(&doc.heads());
-        let write = RecordWrite {
-            id,
-            expected_version: Some(stored.version),
-            doc: doc.save(),
-            heads,
-            projection: Projection::of(&record),
-        };
-        if state.store.write_records(&[write]).await? == [WriteOutcome::Written] {
-            tracing::info!(record = %id, reviewer = %hq.name, verdict = ?req.verdict, "review written");
-            let reviewed =
-                AuditEvent::review(&hq, id, &stored.unit, req.verdict, comment.is_some());
-            crate::audit::append_or_log(&state.store, &[reviewed]).await;
-            return Ok(Json(record));
-        }
-    }
-    Err(ApiError::Busy)
 }

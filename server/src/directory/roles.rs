@@ -37,6 +37,10 @@ pub const ALL_ROLES: [Role; 6] = [
 pub enum Permission {
     ReadRecords,
     Comment,
+    /// Retag a record's LKE indicators and mark it ready (the Polsek's curation).
+    Curate,
+    /// Forward a ready record to the Polres (the Kapolsek's approval).
+    Forward,
     GiveVerdict,
     IssueEnrollment,
     RevokeDevice,
@@ -45,6 +49,8 @@ pub enum Permission {
     CreateApiToken,
     ReadAudit,
     Export,
+    /// Answer LKE questions, link evidence and enter the survey figures of a unit's worksheet.
+    EditWorksheet,
 }
 
 impl Role {
@@ -63,7 +69,9 @@ impl Role {
         ALL_ROLES.into_iter().find(|r| r.as_str() == s.trim())
     }
 
-    /// The permission matrix. Only reviewers (and admins) give verdicts; phones never do.
+    /// The permission matrix. The review workflow has two levels: at the Polsek the operator
+    /// curates and the approver (Kapolsek) forwards; at the Polres the reviewer gives verdicts.
+    /// Phones never take a review step.
     fn allows(self, p: Permission) -> bool {
         use Permission as P;
         match self {
@@ -72,12 +80,19 @@ impl Role {
             Role::Viewer => matches!(p, P::ReadRecords | P::Export),
             Role::Operator => matches!(
                 p,
-                P::ReadRecords | P::Comment | P::Export | P::CreateApiToken
+                P::ReadRecords
+                    | P::Comment
+                    | P::Curate
+                    | P::Export
+                    | P::CreateApiToken
+                    | P::EditWorksheet
             ),
             Role::Approver => matches!(
                 p,
                 P::ReadRecords
                     | P::Comment
+                    | P::Forward
+                    | P::EditWorksheet
                     | P::IssueEnrollment
                     | P::RevokeDevice
                     | P::Export
@@ -85,7 +100,12 @@ impl Role {
             ),
             Role::Reviewer => matches!(
                 p,
-                P::ReadRecords | P::Comment | P::GiveVerdict | P::Export | P::CreateApiToken
+                P::ReadRecords
+                    | P::Comment
+                    | P::GiveVerdict
+                    | P::Export
+                    | P::CreateApiToken
+                    | P::EditWorksheet
             ),
         }
     }
@@ -123,6 +143,11 @@ impl Roles {
         self.0.iter().any(|r| r.allows(p))
     }
 
+    /// The first of these roles that allows `p`: the role a person acts in when they do it.
+    pub fn acting_as(&self, p: Permission) -> Option<Role> {
+        self.0.iter().copied().find(|r| r.allows(p))
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.0.contains(&role)
     }
@@ -157,9 +182,24 @@ mod tests {
     }
 
     #[test]
+    fn the_polsek_curates_and_forwards_and_the_polres_judges() {
+        let who = |p: Permission| -> Vec<Role> {
+            ALL_ROLES.into_iter().filter(|r| r.allows(p)).collect()
+        };
+        assert_eq!(who(Permission::Curate), [Role::Operator, Role::Admin]);
+        assert_eq!(who(Permission::Forward), [Role::Approver, Role::Admin]);
+        assert_eq!(who(Permission::GiveVerdict), [Role::Reviewer, Role::Admin]);
+        let both = Roles::new([Role::Viewer, Role::Approver]);
+        assert_eq!(both.acting_as(Permission::Forward), Some(Role::Approver));
+        assert_eq!(both.acting_as(Permission::Curate), None);
+    }
+
+    #[test]
     fn viewers_only_read_and_export() {
         for p in [
             Permission::Comment,
+            Permission::Curate,
+            Permission::Forward,
             Permission::GiveVerdict,
             Permission::IssueEnrollment,
             Permission::RevokeDevice,

@@ -1,9 +1,13 @@
-//! Rebuilding the relational projection (`record` columns, `record_lke`, `record_photo`) from
-//! the stored Automerge documents, which are the truth. Walks the store in id order, one batch
-//! at a time, so it runs in bounded memory beside a serving server; feed positions stay where
-//! they are (see [`crate::store::maintenance`]), so no device pulls anything again.
+//! Rebuilding the relational projection (`record` columns with the review workflow's state,
+//! `record_lke`, `record_photo`) from the stored Automerge documents, which are the truth.
+//! Walks the store in id order, one batch at a time, so it runs in bounded memory beside a
+//! serving server; feed positions stay where they are (see [`crate::store::maintenance`]), so no
+//! device pulls anything again.
 
-use bukti_core::{RecordId, ingest, record, record::Problem};
+use bukti_core::{
+    RecordId, ingest,
+    record::{self, Problem, workflow},
+};
 use serde::Serialize;
 
 use super::{OpsError, blocking};
@@ -46,7 +50,7 @@ pub fn derive(row: &DocRow) -> Result<ProjectionRewrite, String> {
         id: row.id,
         version: row.version,
         heads: ingest::heads_to_strings(&doc.get_heads()),
-        projection: Projection::of(&rec),
+        projection: Projection::of(&rec, workflow::derive(&mut doc).state),
     })
 }
 

@@ -69,13 +69,14 @@ fn doc_row(id: &str, version: i64, doc: Vec<u8>) -> Result<DocRow, StoreError> {
 }
 
 /// The `record` columns a projection rewrite sets, in bind order; the id and version follow.
-const PROJECTION_COLUMNS: [&str; 14] = [
+const PROJECTION_COLUMNS: [&str; 15] = [
     "unit",
     "officer",
     "kind",
     "title",
     "status",
     "verdict",
+    "state",
     "started_at",
     "ended_at",
     "captured_at",
@@ -111,6 +112,7 @@ macro_rules! bind_projection {
             .bind(&p.title)
             .bind(p.status)
             .bind(p.verdict)
+            .bind(p.state)
             .bind(p.started_at)
             .bind(p.ended_at)
             .bind(p.captured_at)

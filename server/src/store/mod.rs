@@ -88,6 +88,9 @@ pub struct RecordSummary {
     pub title: String,
     pub status: String,
     pub verdict: Option<String>,
+    /// The review workflow's state: `captured`, `ready`, `forwarded`, `verified`,
+    /// `needs_revision`, `revised` or `rejected`.
+    pub state: String,
     pub started_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub captured_at: i64,

@@ -49,6 +49,7 @@ struct Columns {
     title: Vec<String>,
     status: Vec<String>,
     verdict: Vec<Option<String>>,
+    state: Vec<String>,
     started_at: Vec<Option<i64>>,
     ended_at: Vec<Option<i64>>,
     captured_at: Vec<i64>,
@@ -103,6 +104,7 @@ impl EvidenceStore for PgStore {
             c.title.push(p.title.clone());
             c.status.push(p.status.to_owned());
             c.verdict.push(p.verdict.map(str::to_owned));
+            c.state.push(p.state.to_owned());
             c.started_at.push(p.started_at);
             c.ended_at.push(p.ended_at);
             c.captured_at.push(p.captured_at);
@@ -118,12 +120,13 @@ impl EvidenceStore for PgStore {
         // into. Rows that lost that race are simply not returned.
         let written: Vec<String> = sqlx::query_scalar(
             "insert into record (record_id, unit, officer, kind, title, status, verdict, started_at, ended_at, \
-             captured_at, activity_at, lat, lon, place, heads, version, feed_seq, created_at, updated_at) \
-             select *, $18, $18 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             captured_at, activity_at, lat, lon, place, heads, version, feed_seq, state, created_at, updated_at) \
+             select *, $19, $19 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
              $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::float8[], $13::float8[], $14::text[], \
-             $15::text[], $16::int8[], $17::int8[]) \
+             $15::text[], $16::int8[], $17::int8[], $18::text[]) \
              on conflict (record_id) do update set unit = excluded.unit, officer = excluded.officer, \
              kind = excluded.kind, title = excluded.title, status = excluded.status, verdict = excluded.verdict, \
+             state = excluded.state, \
              started_at = excluded.started_at, ended_at = excluded.ended_at, captured_at = excluded.captured_at, \
              activity_at = excluded.activity_at, lat = excluded.lat, lon = excluded.lon, place = excluded.place, \
              heads = excluded.heads, version = excluded.version, feed_seq = excluded.feed_seq, \
@@ -148,6 +151,7 @@ impl EvidenceStore for PgStore {
         .bind(&c.heads)
         .bind(&c.version)
         .bind(&c.feed_seq)
+        .bind(&c.state)
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;

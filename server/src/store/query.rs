@@ -2,7 +2,7 @@
 //! text and the values to bind, so the filter logic is tested without a database and user input
 //! only ever reaches SQL as bound values.
 
-use bukti_core::unit::UnitPath;
+use bukti_core::{record::workflow::State, unit::UnitPath};
 use serde::Deserialize;
 
 /// HQ's list filters, as they arrive in the query string.
@@ -12,6 +12,9 @@ pub struct ListFilter {
     pub kind: Option<String>,
     pub status: Option<String>,
     pub verdict: Option<String>,
+    /// The review workflow's state, e.g. `forwarded` (see
+    /// [`bukti_core::record::workflow::State`]).
+    pub state: Option<String>,
     pub officer: Option<String>,
     /// One LKE sub-indicator code, e.g. `PW.P3`.
     pub lke: Option<String>,
@@ -56,6 +59,11 @@ pub enum FilterError {
     Unit(#[from] bukti_core::unit::InvalidUnitPath),
     #[error("cursor {0:?} is not one this server gave out; start again without a cursor")]
     Cursor(String),
+    #[error(
+        "state {0:?} is not a review state; use captured, ready, forwarded, verified, \
+         needs_revision, revised or rejected"
+    )]
+    State(String),
 }
 
 struct Builder {
@@ -121,13 +129,13 @@ impl Builder {
 fn summary_columns(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => {
-            "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.started_at, \
+            "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.state, r.started_at, \
              r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
              (select group_concat(code, ',') from record_lke l where l.record_id = r.record_id) as lke, \
              r.activity_at"
         }
         Dialect::Postgres => {
-            "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.started_at, \
+            "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.state, r.started_at, \
              r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
              (select string_agg(code, ',' order by code) from record_lke l where l.record_id = r.record_id) as lke, \
              r.activity_at"
@@ -148,6 +156,11 @@ pub fn list(
         Some(_) => return Ok(None),
         None => scope.clone(),
     };
+    if let Some(state) = &f.state
+        && State::parse(state).is_none()
+    {
+        return Err(FilterError::State(state.clone()));
+    }
     let mut b = Builder::new(dialect);
     b.sql("select ")
         .sql(summary_columns(dialect))
@@ -157,6 +170,7 @@ pub fn list(
         ("r.kind", &f.kind),
         ("r.status", &f.status),
         ("r.verdict", &f.verdict),
+        ("r.state", &f.state),
         ("r.officer", &f.officer),
     ] {
         if let Some(v) = value {
@@ -303,6 +317,26 @@ mod tests {
             ..Default::default()
         };
         assert!(list(Dialect::Sqlite, &scope, &junk).is_err());
+    }
+
+    #[test]
+    fn the_review_state_is_a_bound_filter_and_unknown_states_are_refused() {
+        let scope = unit("bali/buleleng");
+        let f = ListFilter {
+            state: Some("forwarded".into()),
+            ..Default::default()
+        };
+        let sql = list(Dialect::Sqlite, &scope, &f)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("in scope"));
+        assert!(sql.text.contains("r.state = ?"), "{}", sql.text);
+        assert!(sql.binds.contains(&Bind::Text("forwarded".into())));
+        let bogus = ListFilter {
+            state: Some("approved".into()),
+            ..Default::default()
+        };
+        let e = list(Dialect::Postgres, &scope, &bogus).expect_err("unknown state");
+        assert!(e.to_string().contains("forwarded"), "{e}");
     }
 
     #[test]

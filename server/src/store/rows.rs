@@ -123,6 +123,7 @@ pub fn summary(r: &impl StoreRow) -> Result<RecordSummary, StoreError> {
         title: r.text("title")?,
         status: r.text("status")?,
         verdict: r.opt_text("verdict")?,
+        state: r.text("state")?,
         started_at: r.opt_int("started_at")?,
         ended_at: r.opt_int("ended_at")?,
         captured_at: r.int("captured_at")?,

@@ -100,11 +100,12 @@ impl EvidenceStore for SqliteStore {
             // One upsert for both cases: a new record inserts; an existing one is replaced only
             // when it still has the version this writer merged into.
             let written = sqlx::query(
-                "insert into record (record_id, unit, officer, kind, title, status, verdict, started_at, \
+                "insert into record (record_id, unit, officer, kind, title, status, verdict, state, started_at, \
                  ended_at, captured_at, activity_at, lat, lon, place, heads, version, feed_seq, created_at, updated_at) \
-                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  on conflict (record_id) do update set unit = excluded.unit, officer = excluded.officer, \
                  kind = excluded.kind, title = excluded.title, status = excluded.status, verdict = excluded.verdict, \
+                 state = excluded.state, \
                  started_at = excluded.started_at, ended_at = excluded.ended_at, captured_at = excluded.captured_at, \
                  activity_at = excluded.activity_at, lat = excluded.lat, lon = excluded.lon, place = excluded.place, \
                  heads = excluded.heads, version = excluded.version, feed_seq = excluded.feed_seq, \
@@ -118,6 +119,7 @@ impl EvidenceStore for SqliteStore {
             .bind(&p.title)
             .bind(p.status)
             .bind(p.verdict)
+            .bind(p.state)
             .bind(p.started_at)
             .bind(p.ended_at)
             .bind(p.captured_at)
