@@ -51,6 +51,17 @@ pub enum ApiError {
     /// A review step the record's state or the request does not allow.
     #[error(transparent)]
     Workflow(#[from] Refusal),
+    #[error(transparent)]
+    Lke(crate::lke::LkeServiceError),
+}
+
+impl From<crate::lke::LkeServiceError> for ApiError {
+    fn from(e: crate::lke::LkeServiceError) -> Self {
+        match e {
+            crate::lke::LkeServiceError::Store(s) => ApiError::Store(s),
+            other => ApiError::Lke(other),
+        }
+    }
 }
 
 impl From<DirectoryError> for ApiError {
@@ -93,6 +104,16 @@ impl ApiError {
             },
             ApiError::Revoked => (StatusCode::UNAUTHORIZED, "revoked"),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Lke(e) => {
+                use crate::lke::LkeServiceError as L;
+                match e {
+                    L::NotAllowed(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                    L::OutsideScope | L::UnknownEvidence(_) => (StatusCode::NOT_FOUND, "not_found"),
+                    L::OlderEdition(_) => (StatusCode::CONFLICT, "exists"),
+                    L::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                    _ => (StatusCode::BAD_REQUEST, "bad_request"),
+                }
+            }
             ApiError::Directory(e) => match e {
                 DirectoryError::UnitExists(_) | DirectoryError::PersonExists(_) => {
                     (StatusCode::CONFLICT, "exists")

@@ -31,6 +31,7 @@ pub mod directory;
 pub mod error;
 pub mod ingest;
 pub mod listen;
+pub mod lke;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;

@@ -60,6 +60,17 @@ pub fn router(state: AppState) -> Router {
         .route("/records/{id}/curate", post(api::review::curate))
         .route("/records/{id}/forward", post(api::review::forward))
         .route("/audit", get(api::audit::list))
+        .route("/lke", get(api::lke::edition))
+        .route("/worksheets/{year}", get(api::lke::worksheet))
+        .route(
+            "/worksheets/{year}/answers/{question}",
+            axum::routing::put(api::lke::answer),
+        )
+        .route(
+            "/worksheets/{year}/figures",
+            axum::routing::put(api::lke::figures),
+        )
+        .route("/worksheets/{year}/suggestions", get(api::lke::suggestions))
         .route("/blobs/missing", post(api::blobs::missing))
         .route("/blobs/requested", get(api::blobs::requested))
         .route(

@@ -209,6 +209,48 @@ impl Browser {
             .to_owned()
     }
 
+    /// Waits (up to five seconds) until the page's address contains `part`.
+    pub async fn wait_for_url(&self, part: &str) -> String {
+        let mut url = String::new();
+        for _ in 0..50 {
+            url = self.url().await;
+            if url.contains(part) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        url
+    }
+
+    /// Waits (up to five seconds, across page loads) for the element matching `css` to show
+    /// `want`; returns what it last showed.
+    pub async fn wait_for_text(&self, css: &str, want: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..50 {
+            if let Some(e) = self.try_find(css).await {
+                let resp: Option<Value> = async {
+                    self.http
+                        .get(format!("{}/element/{}/text", self.base, e.0))
+                        .send()
+                        .await
+                        .ok()?
+                        .json()
+                        .await
+                        .ok()
+                }
+                .await;
+                if let Some(text) = resp.as_ref().and_then(|r| r["value"].as_str()) {
+                    last = text.to_owned();
+                    if last == want {
+                        return last;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        last
+    }
+
     /// Chooses the `<option>` of the `<select>` matching `select_css` whose value is `value`.
     pub async fn choose(&self, select_css: &str, value: &str) {
         let option = self

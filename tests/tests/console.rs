@@ -4,11 +4,11 @@
 //! with no serious violation. Screenshots of the main pages land in target/console-screenshots.
 
 use bukti_tests::{
-    Backend, TestServer, both_stores,
+    Backend, TestDevice, TestServer, both_stores,
     browser::{Browser, browser_available},
     patrol,
     people::PASSWORD,
-    visit,
+    visit, workspace_binary,
 };
 use serde_json::{Value, json};
 
@@ -19,7 +19,7 @@ const GEROKGAK: &str = "bali/buleleng/gerokgak";
 const XSS_TITLE: &str = "<script>window.__xss=1</script><b>tebal</b>";
 
 /// Captured and synced by two officers of two Polsek, as in the field.
-async fn field_records(server: &TestServer) {
+async fn field_records(server: &TestServer) -> TestDevice {
     let putu = server.device(SAWAN, "87010001").await;
     putu.device
         .capture(visit("Sambang Desa Sudaji".into()))
@@ -40,6 +40,27 @@ async fn field_records(server: &TestServer) {
         .await
         .expect("capture");
     made.sync().await;
+    putu
+}
+
+/// Signs in as `nrp` from `url`'s sign-in redirect, and waits to be back at `url`.
+async fn sign_in(browser: &Browser, url: &str, nrp: &str) {
+    browser.goto(url).await;
+    browser.type_into(&browser.find("#nrp").await, nrp).await;
+    browser
+        .type_into(&browser.find("#password").await, PASSWORD)
+        .await;
+    browser.click(&browser.find("#sign-in").await).await;
+    let path = url
+        .split_once("//")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map_or("", |(_, p)| p);
+    browser.wait_for_url(path).await;
+}
+
+async fn sign_out(browser: &Browser) {
+    browser.click(&browser.find("button.link").await).await;
+    browser.find("#nrp").await;
 }
 
 async fn rows(browser: &Browser) -> Vec<String> {
@@ -90,7 +111,9 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
         .person("bali/buleleng", "85030001", &["reviewer"])
         .await;
     server.person(GEROKGAK, "85040001", &["operator"]).await;
-    field_records(&server).await;
+    server.person(SAWAN, "85010001", &["operator"]).await;
+    server.person(SAWAN, "85010002", &["approver"]).await;
+    let putu = field_records(&server).await;
     let browser = Browser::start().await;
     let shots = |name: &str| format!("{name}-{backend:?}").to_lowercase();
 
@@ -155,6 +178,7 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     browser.choose("#f-unit", SAWAN).await;
     browser.choose("#f-kind", "sambang").await;
     browser.click(&browser.find("#apply-filters").await).await;
+    browser.wait_for_url("kind=sambang").await;
     browser.find("#records").await;
     assert_eq!(rows(&browser).await, ["Sambang Desa Sudaji"]);
     assert!(browser.url().await.contains("kind=sambang"));
@@ -187,6 +211,34 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     browser.screenshot(&shots("record")).await;
     let record_url = browser.url().await;
 
+    // The worksheet: answering one question moves the score.
+    let year = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .year();
+    browser
+        .goto(&format!(
+            "{}/worksheet?unit={SAWAN}&year={year}&area=MP",
+            server.url
+        ))
+        .await;
+    let before = browser.text(&browser.find("#score-total").await).await;
+    assert_eq!(before, "0.00");
+    browser.choose("#opt-MP\\.P1\\.1", "ya").await;
+    browser
+        .click(&browser.find("#save-MP\\.P1\\.1").await)
+        .await;
+    let after = browser.wait_for_text("#score-total", "0.25").await;
+    // MP.P1 weighs 0.50 and has two questions: one "ya" of two is 0.50 × 1/2 = 0.25.
+    assert_eq!(after, "0.25", "the score moved");
+    let value = browser.text(&browser.find("#value-MP\\.P1").await).await;
+    assert_eq!(value, "0.25");
+    assert!(
+        accessibility_violations(&browser).await.is_empty(),
+        "worksheet: {:?}",
+        accessibility_violations(&browser).await
+    );
+    browser.screenshot(&shots("worksheet")).await;
+
     // English on request.
     browser
         .goto(&format!("{}/records?lang=en", server.url))
@@ -194,9 +246,66 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     let heading = browser.text(&browser.find("main h1").await).await;
     assert_eq!(heading, "Activity records");
 
+    // The two review levels in the browser: the Polsek's operator marks the visit ready, the
+    // Kapolsek forwards it, the Polres reviewer asks for a revision with a reason.
+    sign_out(&browser).await;
+    sign_in(&browser, &record_url, "85010001").await;
+    browser.click(&browser.find("#ready").await).await;
+    browser.click(&browser.find("#save-curation").await).await;
+    assert_eq!(
+        browser
+            .wait_for_text("#state", "Siap (dikurasi Polsek)")
+            .await,
+        "Siap (dikurasi Polsek)"
+    );
+    sign_out(&browser).await;
+    sign_in(&browser, &record_url, "85010002").await;
+    browser.click(&browser.find("#forward").await).await;
+    assert_eq!(
+        browser.wait_for_text("#state", "Diteruskan Kapolsek").await,
+        "Diteruskan Kapolsek"
+    );
+    sign_out(&browser).await;
+    sign_in(&browser, &record_url, "85030001").await;
+    browser
+        .click(&browser.find("#v-needs-revision").await)
+        .await;
+    browser
+        .type_into(&browser.find("#comment").await, "Lengkapi daftar hadir")
+        .await;
+    browser.click(&browser.find("#save-review").await).await;
+    assert_eq!(
+        browser.wait_for_text("#verdict", "Perlu perbaikan").await,
+        "Perlu perbaikan"
+    );
+    let thread = browser.text(&browser.find("#comments").await).await;
+    assert!(thread.contains("Lengkapi daftar hadir"), "{thread}");
+    browser.screenshot(&shots("review")).await;
+    // The verdict reaches the officer's phone on its next sync, through the real `bukti`.
+    let bukti = |args: &[&str]| {
+        let out = std::process::Command::new(workspace_binary("bukti"))
+            .env("BUKTI_HOME", putu.home_path())
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .expect("run bukti");
+        assert!(
+            out.status.success(),
+            "bukti {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    bukti(&["sync"]);
+    let id = record_url.rsplit('/').next().expect("record id").to_owned();
+    let shown = bukti(&["show", &id]);
+    assert!(
+        shown.contains("Lengkapi daftar hadir"),
+        "bukti show after sync:\n{shown}"
+    );
+
     // Another Polsek's operator finds nothing of Sawan's.
-    browser.click(&browser.find("button.link").await).await; // sign out
-    browser.find("#nrp").await;
+    sign_out(&browser).await;
     browser.goto(&record_url).await;
     browser
         .type_into(&browser.find("#nrp").await, "85040001")
@@ -205,7 +314,7 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
         .type_into(&browser.find("#password").await, PASSWORD)
         .await;
     browser.click(&browser.find("#sign-in").await).await;
-    let heading = browser.text(&browser.find("main h1").await).await;
+    let heading = browser.wait_for_text("main h1", "Tidak ditemukan").await;
     assert_eq!(
         heading, "Tidak ditemukan",
         "a Sawan record for a Gerokgak operator"

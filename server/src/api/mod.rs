@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod devices;
 pub mod enroll;
 pub mod health;
+pub mod lke;
 pub mod people;
 pub mod records;
 pub mod review;

@@ -149,6 +149,22 @@ enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The LKE edition worksheets are scored against.
+    #[command(subcommand)]
+    Lke(LkeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LkeCommand {
+    /// Install a newer LKE edition from a JSON file (see client-core/catalogue/lke-*.json for
+    /// the shape). The file is checked first: weights that do not add up, unknown codes or
+    /// duplicate questions are refused with the exact reason, and nothing is installed.
+    Load {
+        /// The edition file.
+        file: PathBuf,
+    },
+    /// Show the edition in force and those installed.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +244,33 @@ async fn main() -> anyhow::Result<()> {
             };
             bukti_server::serve_with(store, blobs, listener, limits, shutdown_signal()).await?;
             tracing::info!("stopped");
+        }
+        Command::Lke(LkeCommand::Load { file }) => {
+            let json = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let edition = bukti_server::lke::load_edition(&store, &json).await?;
+            println!(
+                "installed LKE edition {} version {} ({}); worksheets are scored against it now",
+                edition.edition, edition.version, edition.title
+            );
+        }
+        Command::Lke(LkeCommand::Show) => {
+            let lke = bukti_server::lke::active(&store).await?;
+            println!(
+                "in force: {} version {} — {} ({} areas, {} sub-indicators, {} questions)",
+                lke.edition,
+                lke.version,
+                lke.title,
+                lke.areas.len(),
+                lke.sub_indicators.len(),
+                lke.questions.len()
+            );
+            for e in store.editions().await? {
+                println!(
+                    "installed: {} version {} — {}",
+                    e.edition, e.version, e.title
+                );
+            }
         }
         Command::Audit(AuditCommand::Verify) => {
             match bukti_server::store::audit::verify(&store).await? {

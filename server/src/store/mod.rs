@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod directory;
+pub mod lke;
 pub mod maintenance;
 pub mod photos;
 pub mod postgres;
@@ -113,6 +114,7 @@ pub struct Page {
 pub trait EvidenceStore:
     photos::PhotoIndex
     + directory::Directory
+    + lke::LkeStore
     + maintenance::Maintenance
     + audit::AuditLog
     + Send

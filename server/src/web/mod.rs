@@ -9,6 +9,7 @@ pub mod i18n;
 mod pages;
 pub mod session;
 mod views;
+mod worksheet;
 
 use askama::Template;
 use axum::{
@@ -38,6 +39,16 @@ pub fn router() -> Router<AppState> {
         .route("/logout", axum::routing::post(pages::logout))
         .route("/records", get(pages::records))
         .route("/records/{id}", get(pages::record))
+        .route(
+            "/records/{id}/{step}",
+            axum::routing::post(pages::review_step),
+        )
+        .route("/worksheet", get(worksheet::page))
+        .route("/worksheet/answer", axum::routing::post(worksheet::answer))
+        .route(
+            "/worksheet/figures",
+            axum::routing::post(worksheet::figures),
+        )
         .route("/assets/app.css", get(stylesheet))
         .layer(middleware::from_fn(crate::middleware::refuse_nul))
         .layer(middleware::from_fn(security_headers))

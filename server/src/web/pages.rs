@@ -11,7 +11,11 @@ use axum::{
     http::{HeaderMap, StatusCode, header::SET_COOKIE, request::Parts},
     response::{AppendHeaders, IntoResponse, Redirect, Response},
 };
-use bukti_core::{catalogue::Catalogue, unit::IndonesianZone};
+use bukti_core::{
+    catalogue::Catalogue,
+    record::{Verdict, workflow::Step},
+    unit::IndonesianZone,
+};
 use serde::Deserialize;
 
 use super::{
@@ -25,6 +29,7 @@ use crate::{
     AppState,
     api::session::{close_session, open_session},
     auth::{cookie, random_secret, same_secret},
+    directory::Permission,
     error::ApiError,
     store::Page,
 };
@@ -252,6 +257,10 @@ struct RecordPage<'a> {
     user: &'a WebUser,
     zone: &'static str,
     r: RecordDetail,
+    can_curate: bool,
+    can_forward: bool,
+    can_verdict: bool,
+    can_comment: bool,
 }
 
 pub async fn record(
@@ -265,11 +274,87 @@ pub async fn record(
         .map_err(|e| PageError::Api(lang, e))?;
     let zone = user.principal.unit.time_zone();
     let r = RecordDetail::of(&view, zone, lang.texts());
+    let can = |p: Permission| user.principal.can(p);
     Ok(render(&RecordPage {
         t: lang.texts(),
         lang: lang.code(),
         user: &user,
         zone: zone.abbreviation(),
         r,
+        can_curate: can(Permission::Curate),
+        can_forward: can(Permission::Forward),
+        can_verdict: can(Permission::GiveVerdict),
+        can_comment: can(Permission::Comment),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReviewForm {
+    csrf: String,
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    lke: Option<String>,
+    #[serde(default)]
+    ready: Option<String>,
+}
+
+/// The review steps a form asks for: a verdict (its reason is the comment, required for
+/// needs-revision and rejected), a comment, a curation, or a forward.
+fn steps_of(kind: &str, form: &ReviewForm) -> Result<Vec<Step>, ApiError> {
+    let comment = Some(form.comment.trim().to_owned()).filter(|c| !c.is_empty());
+    let mut steps = Vec::new();
+    match kind {
+        "curate" => steps.push(Step::Curate {
+            lke: form
+                .lke
+                .as_deref()
+                .map(|l| l.split_whitespace().map(str::to_owned).collect()),
+            ready: form.ready.is_some(),
+        }),
+        "forward" => steps.push(Step::Forward),
+        _ if !form.verdict.is_empty() => {
+            let verdict = Verdict::parse(&form.verdict)
+                .or_else(|| (form.verdict == "verified").then_some(Verdict::Valid))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!("unknown verdict {:?}", form.verdict))
+                })?;
+            let needs_reason = matches!(verdict, Verdict::NeedsRevision | Verdict::Rejected);
+            steps.push(Step::Verdict {
+                verdict,
+                reason: comment.clone().filter(|_| needs_reason),
+            });
+        }
+        _ => {}
+    }
+    if kind == "review" {
+        steps.extend(comment.map(|text| Step::Comment {
+            id: uuid::Uuid::now_v7().to_string(),
+            text,
+        }));
+    }
+    Ok(steps)
+}
+
+/// `POST /records/{id}/{review|curate|forward}` from the record page: the same review service
+/// as the JSON API, then back to the record.
+pub async fn review_step(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((raw_id, kind)): Path<(String, String)>,
+    Form(form): Form<ReviewForm>,
+) -> Result<Response, PageError> {
+    let lang = user.lang;
+    user.check_csrf(&form.csrf)?;
+    if !matches!(kind.as_str(), "review" | "curate" | "forward") {
+        return Err(PageError::NotFound(lang));
+    }
+    let id = crate::api::record_id(&raw_id).map_err(|e| PageError::Api(lang, e))?;
+    let steps = steps_of(&kind, &form).map_err(|e| PageError::Api(lang, e))?;
+    crate::review::apply(&state.store, &user.principal, id, steps)
+        .await
+        .map_err(|e| PageError::Api(lang, e))?;
+    Ok(Redirect::to(&format!("/records/{id}")).into_response())
 }

@@ -1,0 +1,42 @@
+-- LKE editions and worksheets (postgres).
+-- An edition is the whole validated LKE file (PermenPAN-RB 90/2021 jo. 5/2024 and later
+-- amendments) as loaded by `bukti-server lke load`; the newest loaded is the active one, and
+-- the edition built into the server serves until one is loaded.
+create table lke_edition (
+    edition text primary key,
+    version bigint not null,
+    title text not null,
+    body text not null,
+    loaded_at bigint not null
+);
+
+-- One worksheet per unit and year: the survey results and performance achievement the
+-- assessor enters as figures. Answers are rows of their own, so two assessors answering
+-- different questions at once never overwrite each other.
+create table worksheet (
+    unit text collate "C" not null,
+    year bigint not null,
+    ipak_survey double precision,
+    ipkp_survey double precision,
+    capaian_kinerja text,
+    holds_wbk bigint not null default 0,
+    updated_at bigint not null,
+    updated_by text not null,
+    primary key (unit, year)
+);
+
+-- An answer to one LKE question, with the evidence records the assessor links to it.
+create table worksheet_answer (
+    unit text collate "C" not null,
+    year bigint not null,
+    question text not null,
+    -- The chosen option (A, B, ya, ...) or null for a question answered with figures.
+    option_code text,
+    -- JSON object of input name → number, for percentage questions.
+    inputs text not null,
+    -- JSON array of record ids.
+    evidence text not null,
+    updated_at bigint not null,
+    updated_by text not null,
+    primary key (unit, year, question)
+);

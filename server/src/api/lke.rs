@@ -1,0 +1,103 @@
+//! The LKE in force and the units' yearly worksheets: read with score and readiness, answer a
+//! question with linked evidence, enter the survey and performance figures, and the evidence
+//! the unit's records offer for a sub-indicator.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use bukti_core::lke::Lke;
+use serde::Deserialize;
+
+use super::{Body, QueryParams, query};
+use crate::{
+    AppState,
+    auth::Hq,
+    error::{ApiError, ApiResult},
+    lke::{self, AnswerInput, FiguresInput, WorksheetView},
+    store::{ListFilter, Page},
+};
+
+/// `?unit=` (default: the caller's own unit).
+#[derive(Debug, Default, Deserialize)]
+pub struct UnitQuery {
+    unit: Option<String>,
+}
+
+pub async fn edition(State(state): State<AppState>, Hq(_): Hq) -> ApiResult<Json<Lke>> {
+    let lke = lke::active(&state.store).await?;
+    Ok(Json((*lke).clone()))
+}
+
+pub async fn worksheet(
+    State(state): State<AppState>,
+    Hq(hq): Hq,
+    Path(year): Path<i32>,
+    params: QueryParams<UnitQuery>,
+) -> ApiResult<Json<WorksheetView>> {
+    let q = query(params)?;
+    Ok(Json(
+        lke::view(&state.store, &hq, q.unit.as_deref(), year).await?,
+    ))
+}
+
+pub async fn answer(
+    State(state): State<AppState>,
+    Hq(hq): Hq,
+    Path((year, question)): Path<(i32, String)>,
+    params: QueryParams<UnitQuery>,
+    body: Body<AnswerInput>,
+) -> ApiResult<Json<WorksheetView>> {
+    let q = query(params)?;
+    let Json(input) = body?;
+    let unit = q.unit.as_deref();
+    lke::answer(&state.store, &hq, unit, year, &question, input).await?;
+    Ok(Json(lke::view(&state.store, &hq, unit, year).await?))
+}
+
+pub async fn figures(
+    State(state): State<AppState>,
+    Hq(hq): Hq,
+    Path(year): Path<i32>,
+    params: QueryParams<UnitQuery>,
+    body: Body<FiguresInput>,
+) -> ApiResult<Json<WorksheetView>> {
+    let q = query(params)?;
+    let Json(input) = body?;
+    let unit = q.unit.as_deref();
+    lke::set_figures(&state.store, &hq, unit, year, input).await?;
+    Ok(Json(lke::view(&state.store, &hq, unit, year).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SuggestQuery {
+    unit: Option<String>,
+    sub_indicator: String,
+}
+
+/// Records of the unit, active in the year, tagged with the sub-indicator: what an assessor
+/// would link as evidence.
+pub async fn suggestions(
+    State(state): State<AppState>,
+    Hq(hq): Hq,
+    Path(year): Path<i32>,
+    params: QueryParams<SuggestQuery>,
+) -> ApiResult<Json<Page>> {
+    let q = query(params)?;
+    let lke = lke::active(&state.store).await?;
+    if lke.sub_indicator(&q.sub_indicator).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "{:?} is not a sub-indicator of {}",
+            q.sub_indicator, lke.edition
+        )));
+    }
+    let (unit, from, to) = lke::worksheet_period(&hq, q.unit.as_deref(), year)?;
+    let filter = ListFilter {
+        unit: Some(unit.to_string()),
+        lke: Some(q.sub_indicator),
+        from_ms: Some(from),
+        to_ms: Some(to - 1),
+        ..ListFilter::default()
+    };
+    Ok(Json(state.store.list(&hq.unit, &filter).await?))
+}
