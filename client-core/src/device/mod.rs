@@ -47,7 +47,10 @@ use crate::{
     ingest,
     photo::PipelineOptions,
     protocol::{DEFAULT_PULL_LIMIT, EnrollRequest, MAX_PULL_LIMIT, MAX_PUSH_RECORDS},
-    record::{self, Problem, Record},
+    record::{
+        self, Problem, Record,
+        workflow::{self, Workflow},
+    },
 };
 
 /// File name of the store inside the device's home directory.
@@ -285,6 +288,16 @@ impl Device {
             .map_err(|p| DeviceError::Corrupt(format!("record {id}: {}", Problem::join(&p))))
     }
 
+    /// Where a record stands in the review workflow, and what changed after its verdict, or
+    /// `None` if this device does not hold it.
+    pub async fn workflow(&self, id: RecordId) -> Result<Option<Workflow>, DeviceError> {
+        let Some(bytes) = self.store.doc(id).await? else {
+            return Ok(None);
+        };
+        let mut doc = RecordDoc::load(&bytes, ActorId::random())?;
+        Ok(Some(workflow::derive(doc.automerge())))
+    }
+
     /// Every record on the device, most recent activity first.
     pub async fn list(&self) -> Result<Vec<RecordSummary>, DeviceError> {
         self.store.list().await
@@ -401,7 +414,8 @@ pub(crate) fn edit_doc(
         return Err(DeviceError::Invalid(problems));
     }
     let heads = ingest::heads_to_strings(&doc.heads());
-    Ok(Some((doc.save(), Projection::of(&record), heads)))
+    let state = workflow::derive(doc.automerge()).state;
+    Ok(Some((doc.save(), Projection::of(&record, state), heads)))
 }
 
 #[cfg(test)]

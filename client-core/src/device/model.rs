@@ -73,6 +73,9 @@ pub struct RecordSummary {
     pub status: String,
     /// HQ's verdict, once reviewed.
     pub verdict: Option<String>,
+    /// Where the record stands in the review workflow: `captured`, `ready`, `forwarded`,
+    /// `verified`, `needs_revision`, `revised` or `rejected`.
+    pub state: String,
     pub started_at: Option<Timestamp>,
     pub captured_at: Timestamp,
     /// Last time this device wrote the record (capture, edit or merge).

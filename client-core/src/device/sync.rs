@@ -373,7 +373,8 @@ fn merge(local: Option<Vec<u8>>, pulled: &PulledRecord, actor: &ActorId) -> Resu
     if record.id != pulled.id {
         return Err(format!("the document's id is {}", record.id));
     }
-    let projection = super::store::Projection::of(&record);
+    let state = crate::record::workflow::derive(doc.automerge()).state;
+    let projection = super::store::Projection::of(&record, state);
     // A record new to this device is exactly the server's compacted document: keep its bytes
     // rather than compacting it again.
     let bytes = if is_new {

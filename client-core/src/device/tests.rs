@@ -261,6 +261,7 @@ async fn a_pulled_review_merges_and_settles_the_outbox() {
         d.list().await.expect("list")[0].verdict.as_deref(),
         Some("valid")
     );
+    assert_eq!(d.list().await.expect("list")[0].state, "verified");
     // The server's copy holds every local change, so nothing is left to push.
     assert!(d.store.outbox_ready().await.expect("ready").is_empty());
     assert_eq!(
@@ -288,6 +289,10 @@ async fn unsynced_local_edits_stay_queued_across_a_pull() {
     assert_eq!(record.narrative, "Narasi diperbaiki");
     assert_eq!(record.review.verdict, Some(Verdict::Valid));
     assert_eq!(d.store.outbox_ready().await.expect("ready"), vec![id]);
+    // The reviewer never saw the offline edit: it shows as made after the verdict.
+    let workflow = d.workflow(id).await.expect("workflow").expect("stored");
+    assert_eq!(workflow.edited_after_verdict, ["narrative"]);
+    assert_eq!(d.list().await.expect("list")[0].state, "verified");
 }
 
 #[tokio::test]

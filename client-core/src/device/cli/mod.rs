@@ -73,12 +73,14 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Change fields of a record (only the flags given change).
     Edit(EditArgs),
-    /// List the records on this device, most recent activity first.
+    /// List the records on this device, most recent activity first, with each one's review
+    /// state and verdict.
     List {
         #[arg(long)]
         json: bool,
     },
-    /// Show one record: every field, HQ's review and its sync state.
+    /// Show one record: every field, its review (state, verdict and reason, who curated and
+    /// forwarded it, what changed after the verdict, the comments) and its sync state.
     Show {
         id: RecordId,
         #[arg(long)]
@@ -140,13 +142,18 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
         }
         Command::Show { id, json } => {
             let record = device.record(id).await?.ok_or(DeviceError::NotFound(id))?;
+            let workflow = device.workflow(id).await?;
             let summary = device.list().await?.into_iter().find(|s| s.id == id);
             let sync = summary.map(|s| s.sync);
             if json {
-                let value = serde_json::json!({ "record": record, "sync": sync });
+                let value =
+                    serde_json::json!({ "record": record, "workflow": workflow, "sync": sync });
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
-                print!("{}", render::record(&record, sync.as_ref()));
+                print!(
+                    "{}",
+                    render::record(&record, sync.as_ref(), workflow.as_ref())
+                );
             }
         }
         Command::Photos(args) => photos::run(device, args).await?,

@@ -1,5 +1,5 @@
-//! Human-readable output of the CLI: tables and views as plain text, times in the device's time
-//! zone (WIB, WITA or WIT as the system is set).
+//! Human-readable output of the CLI: tables and views as plain text. A record's times are in
+//! its unit's zone (WITA for Bali: `2026-11-27 09:00 WITA`), the device's own in the system's.
 
 use std::fmt::Write;
 
@@ -8,13 +8,35 @@ use jiff::{Timestamp, tz::TimeZone};
 use crate::{
     catalogue::Catalogue,
     device::{DeviceStatus, RecordSummary, SyncReport, SyncState},
-    record::Record,
+    record::{
+        Record,
+        workflow::{State, Workflow},
+    },
+    unit::UnitPath,
 };
 
 fn time(t: Timestamp) -> String {
     t.to_zoned(TimeZone::system())
         .strftime("%Y-%m-%d %H:%M %Z")
         .to_string()
+}
+
+/// `t` in the time zone of the unit at `unit` (the system's when the path is not one).
+fn time_in(unit: &str, t: Timestamp) -> String {
+    UnitPath::parse(unit).map_or_else(|_| time(t), |u| u.time_zone().format(t))
+}
+
+/// The state as the officer reads it: what it means and who acts next.
+fn state_label(state: State) -> &'static str {
+    match state {
+        State::Captured => "captured (the Polsek operator curates it next)",
+        State::Ready => "ready (the Kapolsek forwards it next)",
+        State::Forwarded => "forwarded (the Polres reviews it)",
+        State::Verified => "verified",
+        State::NeedsRevision => "needs revision (edit the record, then sync)",
+        State::Revised => "revised (the Polres reviews it again)",
+        State::Rejected => "rejected",
+    }
 }
 
 fn sync_label(sync: &SyncState) -> String {
@@ -33,8 +55,8 @@ pub fn list(records: &[RecordSummary]) -> String {
         return "No records yet: `bukti capture --help` shows how to capture one.\n".into();
     }
     let mut out = format!(
-        "{:<36}  {:<20}  {:<18}  {:<9}  {:<14}  {:<7}  TITLE\n",
-        "ID", "WHEN", "KIND", "STATUS", "VERDICT", "SYNC"
+        "{:<36}  {:<21}  {:<18}  {:<9}  {:<14}  {:<14}  {:<7}  TITLE\n",
+        "ID", "WHEN", "KIND", "STATUS", "STATE", "VERDICT", "SYNC"
     );
     for r in records {
         let sync = match &r.sync {
@@ -44,11 +66,12 @@ pub fn list(records: &[RecordSummary]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<36}  {:<20}  {:<18}  {:<9}  {:<14}  {:<7}  {}",
+            "{:<36}  {:<21}  {:<18}  {:<9}  {:<14}  {:<14}  {:<7}  {}",
             r.id,
-            time(r.started_at.unwrap_or(r.captured_at)),
+            time_in(&r.unit, r.started_at.unwrap_or(r.captured_at)),
             r.kind,
             r.status,
+            r.state,
             r.verdict.as_deref().unwrap_or("-"),
             sync,
             r.title
@@ -57,8 +80,11 @@ pub fn list(records: &[RecordSummary]) -> String {
     out
 }
 
-pub fn record(r: &Record, sync: Option<&SyncState>) -> String {
+/// One record with its review: state, verdict and reason, who curated and forwarded it, what
+/// changed after the verdict, and the comment thread.
+pub fn record(r: &Record, sync: Option<&SyncState>, workflow: Option<&Workflow>) -> String {
     let catalogue = Catalogue::builtin();
+    let time = |t: Timestamp| time_in(&r.unit, t);
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
         let _ = writeln!(out, "{label:<15} {value}");
@@ -95,21 +121,37 @@ pub fn record(r: &Record, sync: Option<&SyncState>) -> String {
     line("LKE", &none_if_empty(&lke.join(", ")));
     line("Photos", &r.photos.len().to_string());
     line("Sync", &sync.map_or("unknown".into(), sync_label));
-    let verdict = r.review.verdict.map_or("not reviewed yet".into(), |v| {
-        let by = r.review.verdict_by.as_deref().unwrap_or("?");
-        let at = r
-            .review
-            .verdict_at
-            .map_or(String::new(), |t| format!(" at {}", time(t)));
-        format!("{} by {by}{at}", v.as_str())
+    let rv = &r.review;
+    let step = |by: &Option<String>, at: Option<Timestamp>| {
+        let at = at.map_or(String::new(), |t| format!(" at {}", time(t)));
+        format!("by {}{at}", by.as_deref().unwrap_or("?"))
+    };
+    if let Some(w) = workflow {
+        line("State", state_label(w.state));
+    }
+    if rv.ready_by.is_some() || rv.ready_at.is_some() {
+        line("Ready", &step(&rv.ready_by, rv.ready_at));
+    }
+    if rv.forwarded_by.is_some() || rv.forwarded_at.is_some() {
+        line("Forwarded", &step(&rv.forwarded_by, rv.forwarded_at));
+    }
+    let verdict = rv.verdict.map_or("not given yet".into(), |v| {
+        format!("{} {}", v.as_str(), step(&rv.verdict_by, rv.verdict_at))
     });
-    line("Review", &verdict);
+    line("Verdict", &verdict);
+    if let Some(reason) = &rv.verdict_reason {
+        line("Reason", reason);
+    }
+    if let Some(w) = workflow.filter(|w| !w.edited_after_verdict.is_empty()) {
+        let what = w.edited_after_verdict.join(", ");
+        line("After verdict", &format!("edited: {what}"));
+    }
     if !r.narrative.is_empty() {
         let _ = write!(out, "\nNarrative:\n{}\n", r.narrative);
     }
-    if !r.review.comments.is_empty() {
-        out.push_str("\nReview comments:\n");
-        for c in &r.review.comments {
+    if !rv.comments.is_empty() {
+        out.push_str("\nComments:\n");
+        for c in &rv.comments {
             let _ = writeln!(out, "  [{}] {}: {}", time(c.at), c.author, c.text);
         }
     }
@@ -269,5 +311,50 @@ pub fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Comment, Verdict};
+
+    #[test]
+    fn a_record_shows_its_review_in_the_units_time() {
+        let mut r = Record::new("bali/buleleng/sawan", "87010123", "sambang", "Sambang");
+        let at: Timestamp = "2026-11-28T01:30:00Z".parse().expect("time");
+        r.review.ready_by = Some("Bripka Sari".into());
+        r.review.ready_at = Some(at);
+        r.review.forwarded_by = Some("Kapolsek Sawan".into());
+        r.review.forwarded_at = Some(at);
+        r.review.verdict = Some(Verdict::NeedsRevision);
+        r.review.verdict_by = Some("Kasat Binmas".into());
+        r.review.verdict_at = Some(at);
+        r.review.verdict_reason = Some("Lengkapi daftar hadir".into());
+        r.review.comments.push(Comment {
+            id: "c1".into(),
+            author: "Kasat Binmas".into(),
+            at,
+            text: "Foto peserta kurang".into(),
+        });
+        let workflow = Workflow {
+            state: State::Revised,
+            edited_after_verdict: vec!["counts.participants".into()],
+        };
+        let shown = record(&r, Some(&SyncState::Synced), Some(&workflow));
+        for expected in [
+            "State           revised (the Polres reviews it again)",
+            "Ready           by Bripka Sari at 2026-11-28 09:30 WITA",
+            "Forwarded       by Kapolsek Sawan at 2026-11-28 09:30 WITA",
+            "Verdict         needs_revision by Kasat Binmas at 2026-11-28 09:30 WITA",
+            "Reason          Lengkapi daftar hadir",
+            "After verdict   edited: counts.participants",
+            "  [2026-11-28 09:30 WITA] Kasat Binmas: Foto peserta kurang",
+        ] {
+            assert!(
+                shown.contains(expected),
+                "{expected:?} missing from\n{shown}"
+            );
+        }
     }
 }

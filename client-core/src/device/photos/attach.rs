@@ -38,9 +38,10 @@ impl Device {
         let mut doc = RecordDoc::create(&record, creds.actor, &author);
         let heads = ingest::heads_to_strings(&doc.heads());
         let bytes = doc.save();
+        let state = record::workflow::derive(doc.automerge()).state;
         let processed = self.store_files(prepared).await?;
         let mut tx = self.store.begin().await?;
-        tx.put_record(record.id, &bytes, &Projection::of(&record), &heads)
+        tx.put_record(record.id, &bytes, &Projection::of(&record, state), &heads)
             .await?;
         insert_blobs(&mut tx, record.id, &processed).await?;
         tx.enqueue(record.id).await?;

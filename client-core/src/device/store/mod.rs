@@ -25,8 +25,11 @@ use super::{
     model::{HeldRecord, RecordSummary, SyncState},
 };
 use crate::{
-    RecordId,
-    record::{Record, Verdict},
+    RecordId, ingest,
+    record::{
+        Record, Verdict,
+        workflow::{self, State},
+    },
 };
 
 /// Meta keys.
@@ -57,12 +60,14 @@ pub(crate) struct Projection {
     title: String,
     status: &'static str,
     verdict: Option<&'static str>,
+    state: &'static str,
     started_at: Option<i64>,
     captured_at: i64,
 }
 
 impl Projection {
-    pub(crate) fn of(record: &Record) -> Self {
+    /// The listing columns of `record`, whose document is in workflow `state`.
+    pub(crate) fn of(record: &Record, state: State) -> Self {
         Self {
             unit: record.unit.clone(),
             officer: record.officer.clone(),
@@ -70,6 +75,7 @@ impl Projection {
             title: record.title.clone(),
             status: record.status.as_str(),
             verdict: record.review.verdict.map(Verdict::as_str),
+            state: state.as_str(),
             started_at: record.started_at.map(|t| t.as_millisecond()),
             captured_at: record.captured_at.as_millisecond(),
         }
@@ -217,6 +223,7 @@ impl DeviceStore {
     pub(crate) async fn list(&self) -> Result<Vec<RecordSummary>, DeviceError> {
         let rows = sqlx::query(
             "SELECT r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict,
+                    r.state, CASE WHEN r.state IS NULL THEN r.doc END AS doc_without_state,
                     r.started_at, r.captured_at, r.updated_at, o.held, o.last_error_code,
                     o.last_error
              FROM record r LEFT JOIN outbox o ON o.record_id = r.record_id
@@ -311,6 +318,16 @@ fn summary_of(row: &SqliteRow) -> Result<RecordSummary, DeviceError> {
         },
     };
     let started_at: Option<i64> = row.try_get("started_at")?;
+    let state = match row.try_get::<Option<String>, _>("state")? {
+        Some(state) => state,
+        // Written before the column existed: derive it from the document.
+        None => {
+            let doc: Vec<u8> = row.try_get("doc_without_state")?;
+            let mut doc = ingest::load_document(&doc)
+                .map_err(|e| DeviceError::Corrupt(format!("stored document: {e}")))?;
+            workflow::derive(&mut doc).state.as_str().to_owned()
+        }
+    };
     Ok(RecordSummary {
         id: parse_id(row.try_get("record_id")?)?,
         unit: row.try_get("unit")?,
@@ -319,6 +336,7 @@ fn summary_of(row: &SqliteRow) -> Result<RecordSummary, DeviceError> {
         title: row.try_get("title")?,
         status: row.try_get("status")?,
         verdict: row.try_get("verdict")?,
+        state,
         started_at: started_at.map(ms_to_ts),
         captured_at: ms_to_ts(row.try_get("captured_at")?),
         updated_at: ms_to_ts(row.try_get("updated_at")?),

@@ -69,12 +69,13 @@ impl WriteTx {
         let p = projection;
         sqlx::query(
             "INSERT INTO record (record_id, doc, unit, officer, kind, title, status, verdict,
-                                 started_at, captured_at, updated_at, local_heads)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 state, started_at, captured_at, updated_at, local_heads)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (record_id) DO UPDATE SET
                 doc = excluded.doc, unit = excluded.unit, officer = excluded.officer,
                 kind = excluded.kind, title = excluded.title, status = excluded.status,
-                verdict = excluded.verdict, started_at = excluded.started_at,
+                verdict = excluded.verdict, state = excluded.state,
+                started_at = excluded.started_at,
                 captured_at = excluded.captured_at, updated_at = excluded.updated_at,
                 local_heads = excluded.local_heads",
         )
@@ -86,6 +87,7 @@ impl WriteTx {
         .bind(&p.title)
         .bind(p.status)
         .bind(p.verdict)
+        .bind(p.state)
         .bind(p.started_at)
         .bind(p.captured_at)
         .bind(now_ms())
