@@ -27,6 +27,7 @@ pub mod auth;
 pub mod authz;
 pub mod blob;
 pub mod config;
+pub mod dashboard;
 pub mod directory;
 pub mod error;
 pub mod ingest;

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/records/{id}/curate", post(api::review::curate))
         .route("/records/{id}/forward", post(api::review::forward))
         .route("/audit", get(api::audit::list))
+        .route("/dashboard", get(api::dashboard::get))
         .route("/lke", get(api::lke::edition))
         .route("/worksheets/{year}", get(api::lke::worksheet))
         .route(

@@ -211,6 +211,49 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     browser.screenshot(&shots("record")).await;
     let record_url = browser.url().await;
 
+    // The dashboard of the Polres: both Polsek side by side, evidence per area, the map.
+    browser
+        .goto(&format!("{}/dashboard?unit=bali/buleleng", server.url))
+        .await;
+    assert_eq!(
+        browser.text(&browser.find("#total-records").await).await,
+        "4"
+    );
+    for (name, total) in [("Polsek Sawan", "3"), ("Polsek Gerokgak", "1")] {
+        let cells = browser
+            .run(
+                "return [...document.querySelectorAll('#unit-table tbody tr')]
+                   .filter(r => r.querySelector('th').textContent.trim() === arguments[0])
+                   .map(r => r.lastElementChild.textContent.trim());",
+                json!([name]),
+            )
+            .await;
+        assert_eq!(cells, json!([total]), "{name}");
+    }
+    let dots = browser
+        .run(
+            "return document.querySelectorAll('#activity-map circle[fill-opacity]').length;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(dots, json!(1), "the one visit with a GPS fix is on the map");
+    let bars = browser
+        .run(
+            "return document.querySelectorAll('#area-chart rect title').length;",
+            json!([]),
+        )
+        .await;
+    assert!(
+        bars.as_u64().is_some_and(|n| n >= 1),
+        "MP evidence is charted"
+    );
+    assert!(
+        accessibility_violations(&browser).await.is_empty(),
+        "dashboard: {:?}",
+        accessibility_violations(&browser).await
+    );
+    browser.screenshot(&shots("dashboard")).await;
+
     // The worksheet: answering one question moves the score.
     let year = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)

@@ -7,6 +7,7 @@
 //! processes can serve one PostgreSQL database.
 
 pub mod audit;
+pub mod dashboard;
 pub mod directory;
 pub mod lke;
 pub mod maintenance;
@@ -115,6 +116,7 @@ pub trait EvidenceStore:
     photos::PhotoIndex
     + directory::Directory
     + lke::LkeStore
+    + dashboard::Dashboard
     + maintenance::Maintenance
     + audit::AuditLog
     + Send

@@ -139,6 +139,14 @@ pub struct Texts {
     pub mark_ready: &'static str,
     pub forward: &'static str,
     pub add_comment: &'static str,
+    pub dashboard: &'static str,
+    pub evidence_per_area: &'static str,
+    pub by_state: &'static str,
+    pub side_by_side: &'static str,
+    pub map_title: &'static str,
+    pub month: &'static str,
+    pub total_records: &'static str,
+    pub map_legend: &'static str,
 }
 
 impl Texts {
@@ -271,6 +279,14 @@ pub static ID: Texts = Texts {
     mark_ready: "Tandai siap diteruskan",
     forward: "Teruskan ke Polres",
     add_comment: "Kirim komentar",
+    dashboard: "Dasbor",
+    evidence_per_area: "Bukti per area LKE per bulan",
+    by_state: "Catatan per tahap",
+    side_by_side: "Satuan berdampingan",
+    map_title: "Lokasi kegiatan",
+    month: "Bulan",
+    total_records: "Jumlah catatan",
+    map_legend: "Titik berwarna menurut tahap: hijau terverifikasi, jingga perlu perbaikan, biru dalam tinjauan, merah ditolak, abu-abu baru dicatat.",
 };
 
 pub static EN: Texts = Texts {
@@ -378,4 +394,12 @@ pub static EN: Texts = Texts {
     mark_ready: "Mark ready to forward",
     forward: "Forward to the Polres",
     add_comment: "Post comment",
+    dashboard: "Dashboard",
+    evidence_per_area: "Evidence per LKE area per month",
+    by_state: "Records by stage",
+    side_by_side: "Units side by side",
+    map_title: "Activity locations",
+    month: "Month",
+    total_records: "Records",
+    map_legend: "Dots are coloured by stage: green verified, orange needs revision, blue under review, red rejected, grey just captured.",
 };

@@ -5,6 +5,8 @@
 //! ([`session::WebUser`]), a CSRF token in every form, and a Content-Security-Policy that lets
 //! nothing but this server's own files run or load.
 
+mod charts;
+mod dashboard;
 pub mod i18n;
 mod pages;
 pub mod session;
@@ -43,6 +45,7 @@ pub fn router() -> Router<AppState> {
             "/records/{id}/{step}",
             axum::routing::post(pages::review_step),
         )
+        .route("/dashboard", get(dashboard::page))
         .route("/worksheet", get(worksheet::page))
         .route("/worksheet/answer", axum::routing::post(worksheet::answer))
         .route(

@@ -1,0 +1,187 @@
+//! What the dashboard counts, grouped in the database so that a Polres with a hundred thousand
+//! records answers with a few thousand rows: evidence per LKE area and day, records per unit
+//! and workflow state, and a bounded sample of activity locations. One body of SQL serves both
+//! databases ([`impl_dashboard!`]).
+
+use async_trait::async_trait;
+use bukti_core::unit::UnitPath;
+
+use super::{StoreError, directory::subtree, rows::StoreRow};
+
+/// Records of one LKE area on one day (days counted from the epoch in the caller's zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaDay {
+    pub area: String,
+    pub day: i64,
+    pub count: u64,
+}
+
+/// Records of one unit in one workflow state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitState {
+    pub unit: String,
+    pub state: String,
+    pub count: u64,
+}
+
+/// Where one activity took place.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Point {
+    pub lat: f64,
+    pub lon: f64,
+    pub unit: String,
+    pub state: String,
+}
+
+#[async_trait]
+pub trait Dashboard: Send + Sync {
+    /// Tagged records per LKE area and local day, for records of `scope` active in
+    /// `[from_ms, to_ms)`; `offset_ms` shifts UTC to the unit's zone before days are cut.
+    async fn area_days(
+        &self,
+        scope: &UnitPath,
+        from_ms: i64,
+        to_ms: i64,
+        offset_ms: i64,
+    ) -> Result<Vec<AreaDay>, StoreError>;
+
+    /// Records per unit and workflow state.
+    async fn unit_states(
+        &self,
+        scope: &UnitPath,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<UnitState>, StoreError>;
+
+    /// Up to `limit` activity locations, the newest first.
+    async fn points(
+        &self,
+        scope: &UnitPath,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Point>, StoreError>;
+}
+
+fn count(r: &impl StoreRow) -> Result<u64, StoreError> {
+    Ok(u64::try_from(r.int("n")?).unwrap_or(0))
+}
+
+/// Implements [`Dashboard`] for a store whose reads go to `$read`.
+macro_rules! impl_dashboard {
+    ($store:ty, $read:ident) => {
+        #[async_trait]
+        impl Dashboard for $store {
+            async fn area_days(
+                &self,
+                scope: &UnitPath,
+                from_ms: i64,
+                to_ms: i64,
+                offset_ms: i64,
+            ) -> Result<Vec<AreaDay>, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!(
+                    "select l.area, (r.activity_at + $6) / 86400000 as day, count(*) as n \
+                     from record_lke l join record r on r.record_id = l.record_id \
+                     where {} and r.activity_at >= $4 and r.activity_at < $5 \
+                     group by l.area, day order by day, l.area",
+                    subtree("r.unit", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(offset_ms)
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AreaDay {
+                            area: r.text("area")?,
+                            day: r.int("day")?,
+                            count: count(r)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn unit_states(
+                &self,
+                scope: &UnitPath,
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<UnitState>, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!(
+                    "select r.unit, r.state, count(*) as n from record r \
+                     where {} and r.activity_at >= $4 and r.activity_at < $5 \
+                     group by r.unit, r.state order by r.unit, r.state",
+                    subtree("r.unit", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(UnitState {
+                            unit: r.text("unit")?,
+                            state: r.text("state")?,
+                            count: count(r)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn points(
+                &self,
+                scope: &UnitPath,
+                from_ms: i64,
+                to_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<Point>, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!(
+                    "select r.lat, r.lon, r.unit, r.state from record r \
+                     where {} and r.activity_at >= $4 and r.activity_at < $5 \
+                     and r.lat is not null and r.lon is not null \
+                     order by r.activity_at desc limit $6",
+                    subtree("r.unit", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter()
+                    .filter_map(|r| {
+                        let lat = r.opt_float("lat").ok().flatten()?;
+                        let lon = r.opt_float("lon").ok().flatten()?;
+                        Some((r, lat, lon))
+                    })
+                    .map(|(r, lat, lon)| {
+                        Ok(Point {
+                            lat,
+                            lon,
+                            unit: r.text("unit")?,
+                            state: r.text("state")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+impl_dashboard!(super::sqlite::SqliteStore, reader);
+impl_dashboard!(super::postgres::PgStore, pool);
