@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use bukti_core::unit::UnitPath;
 
-use super::{StoreError, directory::subtree, rows::StoreRow};
+use super::{StoreError, rows::StoreRow};
 
 /// Records of one LKE area on one day (days counted from the epoch in the caller's zone).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,23 @@ fn count(r: &impl StoreRow) -> Result<u64, StoreError> {
     Ok(u64::try_from(r.int("n")?).unwrap_or(0))
 }
 
+/// A query over the records of a unit subtree active in a period: `$sql` names the subtree test
+/// `{scope}` (on `r.unit`, placeholders $1–$3) and the period `$4`–`$5`, which are bound here;
+/// later placeholders are the caller's to bind.
+macro_rules! scoped_period {
+    ($sql:literal, $scope:expr, $from:expr, $to:expr) => {{
+        let (lo, hi) = $scope.descendant_range();
+        let sql = format!($sql, scope = super::directory::subtree("r.unit", 1));
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind($scope.as_str())
+            .bind(lo)
+            .bind(hi)
+            .bind($from)
+            .bind($to)
+    }};
+}
+pub(super) use scoped_period;
+
 /// Implements [`Dashboard`] for a store whose reads go to `$read`.
 macro_rules! impl_dashboard {
     ($store:ty, $read:ident) => {
@@ -79,23 +96,18 @@ macro_rules! impl_dashboard {
                 to_ms: i64,
                 offset_ms: i64,
             ) -> Result<Vec<AreaDay>, StoreError> {
-                let (lo, hi) = scope.descendant_range();
-                let sql = format!(
+                let rows = scoped_period!(
                     "select l.area, (r.activity_at + $6) / 86400000 as day, count(*) as n \
                      from record_lke l join record r on r.record_id = l.record_id \
-                     where {} and r.activity_at >= $4 and r.activity_at < $5 \
+                     where {scope} and r.activity_at >= $4 and r.activity_at < $5 \
                      group by l.area, day order by day, l.area",
-                    subtree("r.unit", 1)
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(scope.as_str())
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .bind(offset_ms)
-                    .fetch_all(&self.$read)
-                    .await?;
+                    scope,
+                    from_ms,
+                    to_ms
+                )
+                .bind(offset_ms)
+                .fetch_all(&self.$read)
+                .await?;
                 rows.iter()
                     .map(|r| {
                         Ok(AreaDay {
@@ -113,21 +125,16 @@ macro_rules! impl_dashboard {
                 from_ms: i64,
                 to_ms: i64,
             ) -> Result<Vec<UnitState>, StoreError> {
-                let (lo, hi) = scope.descendant_range();
-                let sql = format!(
+                let rows = scoped_period!(
                     "select r.unit, r.state, count(*) as n from record r \
-                     where {} and r.activity_at >= $4 and r.activity_at < $5 \
+                     where {scope} and r.activity_at >= $4 and r.activity_at < $5 \
                      group by r.unit, r.state order by r.unit, r.state",
-                    subtree("r.unit", 1)
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(scope.as_str())
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .fetch_all(&self.$read)
-                    .await?;
+                    scope,
+                    from_ms,
+                    to_ms
+                )
+                .fetch_all(&self.$read)
+                .await?;
                 rows.iter()
                     .map(|r| {
                         Ok(UnitState {
@@ -146,23 +153,18 @@ macro_rules! impl_dashboard {
                 to_ms: i64,
                 limit: u32,
             ) -> Result<Vec<Point>, StoreError> {
-                let (lo, hi) = scope.descendant_range();
-                let sql = format!(
+                let rows = scoped_period!(
                     "select r.lat, r.lon, r.unit, r.state from record r \
-                     where {} and r.activity_at >= $4 and r.activity_at < $5 \
+                     where {scope} and r.activity_at >= $4 and r.activity_at < $5 \
                      and r.lat is not null and r.lon is not null \
                      order by r.activity_at desc limit $6",
-                    subtree("r.unit", 1)
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(scope.as_str())
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.$read)
-                    .await?;
+                    scope,
+                    from_ms,
+                    to_ms
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.$read)
+                .await?;
                 rows.iter()
                     .filter_map(|r| {
                         let lat = r.opt_float("lat").ok().flatten()?;

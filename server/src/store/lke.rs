@@ -11,10 +11,6 @@ use bukti_core::unit::UnitPath;
 
 use super::{StoreError, directory::subtree, rows::StoreRow};
 
-/// Verdicts that count as verified evidence (`valid` is the stored name of the first
-/// documents; `verified` the workflow's).
-const VERIFIED: &str = "('valid', 'verified')";
-
 /// An edition as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEdition {
@@ -292,23 +288,19 @@ macro_rules! impl_lke_store {
                 from_ms: i64,
                 to_ms: i64,
             ) -> Result<HashMap<String, EvidenceCount>, StoreError> {
-                let (lo, hi) = scope.descendant_range();
-                let sql = format!(
+                let rows = super::dashboard::scoped_period!(
                     "select l.code, count(*) as tagged, \
-                     sum(case when r.verdict in {VERIFIED} then 1 else 0 end) as verified \
+                     sum(case when r.verdict in ('valid', 'verified') then 1 else 0 end) \
+                     as verified \
                      from record_lke l join record r on r.record_id = l.record_id \
-                     where {} and r.activity_at >= $4 and r.activity_at < $5 \
+                     where {scope} and r.activity_at >= $4 and r.activity_at < $5 \
                      group by l.code",
-                    subtree("r.unit", 1)
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(scope.as_str())
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .fetch_all(&self.$read)
-                    .await?;
+                    scope,
+                    from_ms,
+                    to_ms
+                )
+                .fetch_all(&self.$read)
+                .await?;
                 rows.iter()
                     .map(|r| {
                         let count = |c: &str| r.int(c).map(|n| u64::try_from(n).unwrap_or(0));
