@@ -1,8 +1,9 @@
 //! The README walk-through, run with the real binaries as a new user would: start
 //! `bukti-server` on its embedded default, load the demo organisation, add an officer and a
 //! reviewer, enroll the officer's device with a one-time code, capture while the server is down,
-//! sync when it is back, sign in as the reviewer to query and review, see the review arrive on the
-//! device, and stop the server gracefully.
+//! sync when it is back, sign in as the reviewer to query, take the record through the two-level
+//! review (the Polsek curates and forwards, the Polres asks for a revision, the officer revises,
+//! the Polres verifies) with the review arriving on the device, and stop the server gracefully.
 
 use std::{
     net::TcpListener,
@@ -104,6 +105,10 @@ fn bukti(home: &Path) -> Command {
     let mut c = Command::new(binary("bukti"));
     c.arg("--home").arg(home).arg("--quiet");
     c
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn stdout_json(out: &Output) -> Value {
@@ -344,7 +349,16 @@ async fn readme_walkthrough_with_real_binaries() {
         .expect("forward");
     assert_eq!(resp.status(), 200);
 
-    let review = json!({"verdict": "valid", "comment": "Dokumentasi lengkap"});
+    // The Kasat finds it in the Polres's queue and asks for a revision, with the reason.
+    let queue: Value = hq(http.get(format!("{url}/api/v1/records?state=forwarded")))
+        .send()
+        .await
+        .expect("queue")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(queue["records"][0]["id"], id.as_str(), "{queue}");
+    let review = json!({"verdict": "needs_revision", "reason": "Lengkapi daftar hadir"});
     let forged = hq(http.post(format!("{url}/api/v1/records/{id}/review")))
         .json(&review)
         .send()
@@ -363,14 +377,43 @@ async fn readme_walkthrough_with_real_binaries() {
         .expect("review");
     assert_eq!(resp.status(), 200);
 
-    // The verdict reaches the officer's device.
+    // The verdict and its reason reach the officer's device; the officer revises and syncs.
     run(bukti(&home).arg("sync"));
+    let shown = text(&run(bukti(&home).args(["show", &id])));
+    for expected in [
+        "needs revision",
+        "Reason          Lengkapi daftar hadir",
+        "Forwarded       by Kapolsek Sawan",
+        "WITA",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in\n{shown}");
+    }
+    run(bukti(&home).args(["edit", &id, "--participants", "31"]));
+    run(bukti(&home).arg("sync"));
+
+    // The Kasat verifies the revised record; the device shows it.
+    let revised: Value = hq(http.get(format!("{url}/api/v1/records?state=revised")))
+        .send()
+        .await
+        .expect("revised")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(revised["records"][0]["id"], id.as_str(), "{revised}");
+    let resp = hq(http.post(format!("{url}/api/v1/records/{id}/review")))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"verdict": "verified"}))
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(resp.status(), 200);
+    run(bukti(&home).arg("sync"));
+    let list = text(&run(bukti(&home).arg("list")));
+    assert!(list.contains("verified"), "{list}");
     let shown = stdout_json(&run(bukti(&home).args(["show", &id, "--json"])));
     assert_eq!(shown["record"]["review"]["verdict"], "valid", "{shown}");
-    assert_eq!(
-        shown["record"]["review"]["comments"][0]["text"],
-        "Dokumentasi lengkap"
-    );
+    assert_eq!(shown["workflow"]["state"], "verified", "{shown}");
+    assert_eq!(shown["record"]["counts"]["participants"], 31);
     let metrics = http
         .get(format!("{url}/metrics"))
         .send()
