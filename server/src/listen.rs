@@ -42,7 +42,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
-            per_address: 128,
+            per_address: 256,
         }
     }
 }

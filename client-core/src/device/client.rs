@@ -98,6 +98,9 @@ impl SyncClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .read_timeout(STALL_TIMEOUT)
+            // Servers close idle connections after 10 s (their header timeout); dropping ours
+            // sooner means a request never races the server's close on a reused connection.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
             .user_agent(concat!("bukti/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DeviceError::Network {

@@ -62,7 +62,7 @@ struct Cli {
     #[arg(
         long,
         env = "BUKTI_MAX_CONNECTIONS_PER_ADDRESS",
-        default_value_t = 128,
+        default_value_t = 256,
         global = true
     )]
     max_connections_per_address: usize,
