@@ -324,6 +324,12 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     let thread = browser.text(&browser.find("#comments").await).await;
     assert!(thread.contains("Lengkapi daftar hadir"), "{thread}");
     browser.screenshot(&shots("review")).await;
+    // The Polres' work queue: records waiting on the officer.
+    browser.goto(&format!("{}/records", server.url)).await;
+    browser.choose("#f-state", "needs_revision").await;
+    browser.click(&browser.find("#apply-filters").await).await;
+    browser.wait_for_url("state=needs_revision").await;
+    assert_eq!(rows(&browser).await, ["Sambang Desa Sudaji"]);
     // The verdict reaches the officer's phone on its next sync, through the real `bukti`.
     let bukti = |args: &[&str]| {
         let out = std::process::Command::new(workspace_binary("bukti"))

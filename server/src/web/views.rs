@@ -20,6 +20,8 @@ pub struct FilterForm {
     pub kind: String,
     pub status: String,
     pub verdict: String,
+    /// The review stage (`captured`, `ready`, `forwarded`, …).
+    pub state: String,
     pub officer: String,
     pub lke_area: String,
     /// Dates (`YYYY-MM-DD`) in the unit's zone, both days included.
@@ -54,6 +56,7 @@ impl FilterForm {
             kind: some(&self.kind),
             status: some(&self.status),
             verdict: some(&self.verdict),
+            state: some(&self.state),
             officer: some(&self.officer),
             lke_area: some(&self.lke_area),
             from_ms: day_start("from", &self.from, 0)?,
@@ -70,6 +73,7 @@ impl FilterForm {
             ("kind", &self.kind),
             ("status", &self.status),
             ("verdict", &self.verdict),
+            ("state", &self.state),
             ("officer", &self.officer),
             ("lke_area", &self.lke_area),
             ("from", &self.from),
