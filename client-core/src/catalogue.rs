@@ -4,9 +4,9 @@
 
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Catalogue {
     pub edition: String,
     pub edition_title: String,
@@ -16,7 +16,7 @@ pub struct Catalogue {
 }
 
 /// One of the six pengungkit areas (Manajemen Perubahan, Pengawasan, …) with its weight.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct LkeArea {
     pub code: String,
     pub name: String,
@@ -24,7 +24,7 @@ pub struct LkeArea {
     pub sub_indicators: Vec<SubIndicator>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SubIndicator {
     pub code: String,
     /// `pemenuhan` or `reform`.
@@ -33,7 +33,7 @@ pub struct SubIndicator {
     pub weight: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ActivityKind {
     pub code: String,
     pub name: String,
@@ -41,7 +41,7 @@ pub struct ActivityKind {
     pub default_lke: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ServiceType {
     pub code: String,
     pub name: String,

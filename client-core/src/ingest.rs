@@ -128,6 +128,8 @@ pub struct Merged {
     /// Actors that wrote the changes the document did not have yet: whom the merge must be
     /// attributed to, and what the server checks against the pusher's own actor.
     pub new_actors: BTreeSet<ActorId>,
+    /// The changes the document did not have yet, each with its index in the pushed list.
+    pub new: Vec<(usize, Change)>,
 }
 
 /// Merges `changes` into `doc` (a fresh document when `None`). Fails, leaving nothing behind,
@@ -136,12 +138,14 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
     let decoded = decode_changes(changes)?;
     let mut doc = doc.unwrap_or_default();
     let before = doc.get_heads();
-    let new: Vec<Change> = decoded
+    let mut fresh = std::collections::HashSet::new();
+    let new: Vec<(usize, Change)> = decoded
         .iter()
-        .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
-        .cloned()
+        .enumerate()
+        .filter(|(_, c)| doc.get_change_by_hash(&c.hash()).is_none() && fresh.insert(c.hash()))
+        .map(|(i, c)| (i, c.clone()))
         .collect();
-    let new_actors = new.iter().map(|c| c.actor_id().clone()).collect();
+    let new_actors = new.iter().map(|(_, c)| c.actor_id().clone()).collect();
     guarded("apply changes", || doc.apply_changes(decoded))?.map_err(|e| {
         IngestError::CorruptChange {
             index: 0,
@@ -156,7 +160,8 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
     // push did this; history and sync would panic on the stored document later). Reading the
     // new changes back here refuses such a push before anything is stored.
     guarded("read back changes", || doc.get_changes(&before).len())?;
-    guarded("check shape", || shape::check(&doc, &new))??;
+    let new_changes: Vec<Change> = new.iter().map(|(_, c)| c.clone()).collect();
+    guarded("check shape", || shape::check(&doc, &new_changes))??;
     let heads = doc.get_heads();
     let changed = heads != before;
     Ok(Merged {
@@ -164,6 +169,7 @@ pub fn merge_changes(doc: Option<AutoCommit>, changes: &[Vec<u8>]) -> Result<Mer
         heads,
         changed,
         new_actors,
+        new,
     })
 }
 

@@ -16,7 +16,7 @@ use bukti_core::{
     catalogue::Catalogue,
     ingest::{self, IngestError, MAX_DOCUMENT_BYTES},
     protocol::{PushOutcome, PushRecord, PushResult, RejectCode},
-    record::{self, Problem, workflow},
+    record::{self, Problem, contract, workflow},
     unit::UnitPath,
 };
 use jiff::Timestamp;
@@ -118,6 +118,7 @@ pub fn decide(
     {
         return decide_unseen(push, ctx, now);
     }
+    let existing = base.as_ref().map(contract::Existing::of);
     let mut merged = match ingest::merge_changes(base, &push.changes) {
         Ok(m) => m,
         Err(e) => {
@@ -171,7 +172,8 @@ pub fn decide(
     {
         return reject(RejectCode::Forbidden, reason);
     }
-    let problems = record::validate(&record, Catalogue::builtin(), now);
+    let mut problems = record::validate(&record, Catalogue::builtin(), now);
+    problems.extend(contract::check(existing.as_ref(), &merged.doc, &merged.new));
     if !problems.is_empty() {
         return invalid("the record is invalid", problems);
     }

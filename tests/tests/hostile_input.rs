@@ -231,8 +231,16 @@ async fn altered_changes_are_refused_as_corrupt(backend: Backend) {
 fn shaped(dev: &RawDevice, shape: impl FnOnce(&mut automerge::AutoCommit)) -> Value {
     let mut doc = dev.record_doc("Berbentuk aneh");
     shape(doc.automerge());
-    doc.automerge().commit();
+    commit_now(doc.automerge());
     push_entry(&mut doc)
+}
+
+/// Commits with the time in milliseconds, as the record contract wants every change.
+fn commit_now(doc: &mut automerge::AutoCommit) {
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_time(jiff::Timestamp::now().as_millisecond()),
+    );
 }
 
 fn nest(doc: &mut automerge::AutoCommit, depth: usize) -> automerge::ObjId {
@@ -308,7 +316,7 @@ async fn document_shape_is_bounded_for_the_whole_document(backend: Backend) {
                 )
                 .expect("put");
         }
-        doc.automerge().commit();
+        commit_now(doc.automerge());
         let id = doc.read().expect("record").id;
         let changes = changes_b64(&mut doc, &heads);
         let (_, body) = push(
@@ -359,12 +367,12 @@ async fn the_worst_accepted_document_is_read_in_bounded_memory(backend: Backend)
         for i in 0..MAX_LIST_LEN {
             d.insert(&l, i, i as u64).expect("insert");
         }
-        d.commit();
+        commit_now(d);
         for c in 0..1_900_u64 {
             for k in 0..7_u64 {
                 d.put(&bottom, format!("k{k}"), c * 10 + k).expect("put");
             }
-            d.commit();
+            commit_now(d);
         }
     }
     let id = doc.read().expect("record").id;

@@ -13,8 +13,10 @@
 //! correction of a count never doubles another's; LKE tags and photos are maps keyed by code and
 //! hash so concurrent additions are a set union.
 
+pub mod contract;
 pub mod doc;
 mod read;
+pub mod schema;
 pub mod validate;
 pub mod workflow;
 mod write;

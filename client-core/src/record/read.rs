@@ -10,6 +10,19 @@ use super::{
 };
 use crate::RecordId;
 
+/// What a writer that stored collaborative Text where the contract wants a scalar string must
+/// do instead (the JavaScript library's default for a plain string is Text).
+pub const TEXT_ADVICE: &str = "stored as Automerge Text (a collaborative text object), but \
+     every text field of a record is a scalar string: write the value as a scalar string (in \
+     @automerge/automerge 2.x and 3.x assign new A.ImmutableString(value); a plain JS string \
+     becomes Text)";
+
+/// A map where a plain value belongs: what @automerge/automerge 3.5 makes of a number wrapper
+/// (`new A.Uint(n)`) inside an object literal.
+pub const MAP_ADVICE: &str = "expected a plain value, found a map (in @automerge/automerge a \
+     wrapper such as new A.Uint(n) inside an object literal is stored as a map {value: n}: assign \
+     the wrapper directly, d.counts.participants = new A.Uint(n), or write a plain whole number)";
+
 struct Reader<'a, D: ReadDoc> {
     doc: &'a D,
     problems: Vec<Problem>,
@@ -23,6 +36,14 @@ impl<D: ReadDoc> Reader<'_, D> {
                 v => Some(v),
             },
             Ok(None) => None,
+            Ok(Some((Value::Object(ObjType::Text), _))) => {
+                self.problem(path, TEXT_ADVICE);
+                None
+            }
+            Ok(Some((Value::Object(ObjType::Map), _))) => {
+                self.problem(path, MAP_ADVICE);
+                None
+            }
             Ok(Some((Value::Object(_), _))) | Err(_) => {
                 self.problem(path, "expected a plain value, found an object");
                 None
@@ -105,6 +126,7 @@ pub fn read<D: ReadDoc>(doc: &D) -> Result<Record, Vec<Problem>> {
         problems: Vec::new(),
     };
     let root = ROOT;
+    let reported = r.problems.len();
     let id = r.string(&root, "id", "id");
     let id = match id.as_deref().map(str::parse::<RecordId>) {
         Some(Ok(id)) => Some(id),
@@ -113,13 +135,16 @@ pub fn read<D: ReadDoc>(doc: &D) -> Result<Record, Vec<Problem>> {
             None
         }
         None => {
-            r.problem("id", "missing");
+            if r.problems.len() == reported {
+                r.problem("id", "missing");
+            }
             None
         }
     };
     let schema = r.uint(&root, "schema", "schema").unwrap_or(0);
+    let reported = r.problems.len();
     let captured_at = r.timestamp(&root, "captured_at", "captured_at");
-    if captured_at.is_none() {
+    if captured_at.is_none() && r.problems.len() == reported {
         r.problem("captured_at", "missing");
     }
     let status = match r.string(&root, "status", "status") {

@@ -33,13 +33,13 @@ impl Problem {
     }
 }
 
-const MAX_TITLE: usize = 200;
-const MAX_NARRATIVE: usize = 20_000;
-const MAX_PLACE: usize = 200;
-const MAX_COUNT: u64 = 1_000_000;
+pub const MAX_TITLE: usize = 200;
+pub const MAX_NARRATIVE: usize = 20_000;
+pub const MAX_PLACE: usize = 200;
+pub const MAX_COUNT: u64 = 1_000_000;
 pub const MAX_COMMENT: usize = 5_000;
 /// Camera, software and perceptual hash of a photo: a few dozen characters when honest.
-const MAX_PHOTO_TEXT: usize = 200;
+pub const MAX_PHOTO_TEXT: usize = 200;
 /// Device clocks drift and time zones get mis-set; a day of slack catches real mistakes without
 /// refusing honest records.
 const CLOCK_SLACK: SignedDuration = SignedDuration::from_hours(24);
@@ -65,7 +65,10 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
         );
     }
     if catalogue.activity_kind(&record.kind).is_none() {
-        bad("kind", "unknown activity kind; `bukti kinds` lists them");
+        bad(
+            "kind",
+            "unknown activity kind; `bukti kinds` or GET /api/v1/catalogue lists them",
+        );
     }
     if record.title.trim().is_empty() {
         bad("title", "required");
@@ -98,6 +101,13 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
     ] {
         if t.is_some_and(|t| t > latest) {
             bad(path, "lies in the future; check the device clock");
+        }
+        if t.is_some_and(|t| t.as_millisecond() < super::contract::EARLIEST_TIME_MS) {
+            bad(
+                path,
+                "lies before 2000-01-01: times are milliseconds since 1970-01-01 UTC, not \
+                 seconds (in JavaScript a Date object, or Date.now())",
+            );
         }
     }
     if let (Some(s), Some(e)) = (record.started_at, record.ended_at)
@@ -133,7 +143,10 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
     for (code, n) in &record.counts.services {
         let path = format!("counts.services.{code}");
         if catalogue.service_type(code).is_none() {
-            bad(&path, "unknown service type; `bukti kinds` lists them");
+            bad(
+                &path,
+                "unknown service type; `bukti kinds` or GET /api/v1/catalogue lists them",
+            );
         }
         if *n > MAX_COUNT {
             bad(&path, "implausibly large");
@@ -141,7 +154,10 @@ pub fn validate(record: &Record, catalogue: &Catalogue, now: Timestamp) -> Vec<P
     }
     for code in &record.lke {
         if catalogue.sub_indicator(code).is_none() {
-            bad(&format!("lke.{code}"), "unknown LKE sub-indicator code");
+            bad(
+                &format!("lke.{code}"),
+                "unknown LKE sub-indicator code; GET /api/v1/catalogue lists them",
+            );
         }
     }
     for (hash, photo) in &record.photos {
