@@ -62,6 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(api::audit::list))
         .route("/dashboard", get(api::dashboard::get))
         .route("/lke", get(api::lke::edition))
+        .route("/schema", get(api::contract::schema))
+        .route("/catalogue", get(api::contract::catalogue))
         .route("/worksheets/{year}", get(api::lke::worksheet))
         .route(
             "/worksheets/{year}/answers/{question}",

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod blobs;
+pub mod contract;
 pub mod dashboard;
 pub mod devices;
 pub mod enroll;
