@@ -30,6 +30,7 @@ pub mod config;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod listen;
 pub mod lke;

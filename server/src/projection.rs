@@ -9,6 +9,8 @@ pub struct Projection {
     pub officer: String,
     pub kind: String,
     pub title: String,
+    /// Not a column of `record`: only the full-text index holds it ([`crate::store::search`]).
+    pub narrative: String,
     pub status: &'static str,
     pub verdict: Option<&'static str>,
     /// The review workflow's state, derived from the document with its history
@@ -99,6 +101,7 @@ impl Projection {
             officer: record.officer.clone(),
             kind: record.kind.clone(),
             title: record.title.clone(),
+            narrative: record.narrative.clone(),
             status: record.status.as_str(),
             verdict: record.review.verdict.map(|v| v.as_str()),
             state: state.as_str(),

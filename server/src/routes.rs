@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/push", post(api::sync::push))
         .route("/sync/pull", get(api::sync::pull))
         .route("/records", get(api::records::list))
+        .route("/exports/records.csv", get(api::export::csv))
+        .route("/exports/records.geojson", get(api::export::geojson))
         .route("/records/{id}", get(api::records::get))
         .route("/records/{id}/changes", post(api::sync::record_changes))
         .route("/records/{id}/review", post(api::review::review))

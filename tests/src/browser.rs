@@ -37,7 +37,7 @@ pub struct Browser {
     driver: Child,
     base: String,
     http: reqwest::Client,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 /// An element of the current page, as WebDriver names it.
@@ -85,9 +85,14 @@ impl Browser {
             "--window-size=1280,900",
             &format!("--user-data-dir={}", profile.path().display()),
         ];
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("downloads folder");
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args, "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+            }},
         }}});
         let resp: Value = http
             .post(format!("{root}/session"))
@@ -106,7 +111,7 @@ impl Browser {
             driver,
             base: format!("{root}/session/{id}"),
             http,
-            _profile: profile,
+            profile,
         }
     }
 
@@ -207,6 +212,24 @@ impl Browser {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// Waits (up to ten seconds) for a finished download whose name ends in `suffix`.
+    pub async fn download(&self, suffix: &str) -> PathBuf {
+        let dir = self.profile.path().join("downloads");
+        for _ in 0..100 {
+            let done = std::fs::read_dir(&dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(suffix));
+            if let Some(path) = done {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no download ending in {suffix} in {}", dir.display());
     }
 
     /// Waits (up to five seconds) until the page's address contains `part`.

@@ -191,6 +191,29 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     );
     browser.screenshot(&shots("records")).await;
 
+    // Full-text search: a prefix of the last word.
+    browser
+        .type_into(&browser.find("#f-q").await, "sambang sud")
+        .await;
+    browser.click(&browser.find("#apply-filters").await).await;
+    browser.wait_for_url("q=sambang").await;
+    assert_eq!(rows(&browser).await, ["Sambang Desa Sudaji"]);
+
+    // Download what the filters select, as the browser does.
+    browser.click(&browser.find("#export-csv").await).await;
+    let csv = std::fs::read(browser.download(".csv").await).expect("the CSV");
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "a UTF-8 BOM for spreadsheets"
+    );
+    let text = String::from_utf8_lossy(&csv);
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "a header and the one record: {text}"
+    );
+    assert!(text.contains("Sambang Desa Sudaji"), "{text}");
+
     // Open the record: its facts, photos section, history with who changed what.
     browser
         .click(&browser.find("#records tbody td a").await)

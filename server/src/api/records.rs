@@ -45,10 +45,16 @@ pub async fn list(
     Hq(hq): Hq,
     params: QueryParams<ListFilter>,
 ) -> ApiResult<Json<Page>> {
+    let filter = list_filter(params)?;
+    Ok(Json(state.store.list(&hq.unit, &filter).await?))
+}
+
+/// The list's filters from the query string, times read (shared with the exports).
+pub(super) fn list_filter(params: QueryParams<ListFilter>) -> ApiResult<ListFilter> {
     let mut filter = query(params)?;
     filter.from_ms = parse_time("from", filter.from.as_deref())?;
     filter.to_ms = parse_time("to", filter.to.as_deref())?;
-    Ok(Json(state.store.list(&hq.unit, &filter).await?))
+    Ok(filter)
 }
 
 #[derive(Debug, Serialize)]

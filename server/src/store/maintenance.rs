@@ -231,6 +231,7 @@ impl Maintenance for SqliteStore {
             let id = w.id.to_string();
             rewrite_lke_sqlite(&mut tx, &id, &w.projection).await?;
             super::photos::write_sqlite(&mut tx, &id, &w.projection.photos).await?;
+            super::search::write_sqlite(&mut tx, &id, &w.projection).await?;
             landed += 1;
         }
         tx.commit().await?;
@@ -287,6 +288,7 @@ impl Maintenance for PgStore {
             rewrite_lke_pg(&mut tx, &id, &w.projection).await?;
             let photos = std::iter::once((&id, w.projection.photos.as_slice()));
             super::photos::write_pg(&mut tx, photos).await?;
+            super::search::write_pg(&mut tx, std::iter::once((&id, &w.projection))).await?;
             landed += 1;
         }
         tx.commit().await?;

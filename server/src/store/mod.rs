@@ -15,6 +15,7 @@ pub mod photos;
 pub mod postgres;
 pub mod query;
 mod rows;
+pub mod search;
 pub mod sqlite;
 
 use std::{collections::HashMap, sync::Arc};
@@ -100,6 +101,8 @@ pub struct RecordSummary {
     pub lon: Option<f64>,
     pub place: String,
     pub lke: Vec<String>,
+    /// How many photos the record holds.
+    pub photos: u32,
     pub feed_seq: i64,
     pub updated_at: i64,
 }
@@ -119,6 +122,7 @@ pub trait EvidenceStore:
     + dashboard::Dashboard
     + maintenance::Maintenance
     + audit::AuditLog
+    + search::Search
     + Send
     + Sync
     + std::fmt::Debug

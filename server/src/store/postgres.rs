@@ -200,6 +200,12 @@ impl EvidenceStore for PgStore {
             .filter(|(_, id)| written.contains(id.as_str()))
             .map(|(w, id)| (id, w.projection.photos.as_slice()));
         super::photos::write_pg(&mut tx, written_photos).await?;
+        let written_text = writes
+            .iter()
+            .zip(&c.id)
+            .filter(|(_, id)| written.contains(id.as_str()))
+            .map(|(w, id)| (id, &w.projection));
+        super::search::write_pg(&mut tx, written_text).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -228,7 +234,7 @@ impl EvidenceStore for PgStore {
             });
         };
         let rows = bind_all(&sql).fetch_all(&self.pool).await?;
-        rows::page(&rows, query::page_limit(filter))
+        rows::page(&rows, filter)
     }
 
     async fn get(

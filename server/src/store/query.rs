@@ -28,6 +28,14 @@ pub struct ListFilter {
     pub from_ms: Option<i64>,
     #[serde(skip)]
     pub to_ms: Option<i64>,
+    /// Full-text search over title, place and narrative: every word must occur, the last as a
+    /// prefix (see [`super::search`]).
+    pub q: Option<String>,
+    /// `with` or `without` photos.
+    pub photos: Option<String>,
+    /// The order: `started_at`, `captured_at`, `title` or `updated`, descending with a leading
+    /// `-`; newest activity first (`-started_at`) when absent. See [`Sort`].
+    pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -64,6 +72,17 @@ pub enum FilterError {
          needs_revision, revised or rejected"
     )]
     State(String),
+    #[error(
+        "sort {0:?} is not a sort order; use started_at, captured_at, title or updated, with a \
+         leading - for descending (e.g. sort=-started_at)"
+    )]
+    Sort(String),
+    #[error("this cursor belongs to another sort order; start again without a cursor")]
+    CursorSort,
+    #[error("photos {0:?}: use photos=with or photos=without")]
+    Photos(String),
+    #[error(transparent)]
+    Search(#[from] super::search::QueryError),
 }
 
 struct Builder {
@@ -117,6 +136,23 @@ impl Builder {
             .sql("))")
     }
 
+    /// The same test written so SQLite cannot drive the query by `record_unit` (`+` hides the
+    /// column from its planner). A list walks a sort order's index and stops after one page;
+    /// SQLite keeps no statistics on how much of the table a subtree holds and would otherwise
+    /// fetch the whole subtree by unit and sort it, even when it is every record.
+    fn scope_walked(&mut self, scope: &UnitPath) -> &mut Self {
+        if self.dialect == Dialect::Postgres {
+            return self.scope(scope);
+        }
+        let (lo, hi) = scope.descendant_range();
+        self.sql("(+r.unit = ").text(scope.as_str());
+        self.sql(" or (+r.unit >= ")
+            .text(&lo)
+            .sql(" and +r.unit < ")
+            .text(&hi)
+            .sql("))")
+    }
+
     fn finish(self) -> Sql {
         Sql {
             text: self.text,
@@ -132,24 +168,77 @@ fn summary_columns(dialect: Dialect) -> &'static str {
             "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.state, r.started_at, \
              r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
              (select group_concat(code, ',') from record_lke l where l.record_id = r.record_id) as lke, \
+             (select count(distinct p.photo) from record_photo p where p.record_id = r.record_id) as photo_count, \
              r.activity_at"
         }
         Dialect::Postgres => {
             "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.state, r.started_at, \
              r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
              (select string_agg(code, ',' order by code) from record_lke l where l.record_id = r.record_id) as lke, \
+             (select count(distinct p.photo) from record_photo p where p.record_id = r.record_id) as photo_count, \
              r.activity_at"
         }
     }
 }
 
 /// The list query, or `None` when the filter asks for a unit outside `scope` (an empty page,
-/// exactly as if no such records existed).
+/// exactly as if no such records existed). Pages are keyset pages: the cursor holds the last
+/// row's sort key and id, so a record written meanwhile neither repeats nor hides a row.
 pub fn list(
     dialect: Dialect,
     scope: &UnitPath,
     f: &ListFilter,
 ) -> Result<Option<Sql>, FilterError> {
+    let Some(mut b) = filtered(dialect, scope, f, "r.*", true)? else {
+        return Ok(None);
+    };
+    let sort = Sort::of(f)?;
+    let (op, dir) = if sort.descending {
+        ("<", " desc")
+    } else {
+        (">", " asc")
+    };
+    let column = sort.key.column();
+    if let Some(cursor) = &f.cursor {
+        let (key, id) = parse_cursor(sort, cursor)?;
+        b.sql(" and (r.").sql(column).sql(", r.record_id) ").sql(op);
+        b.sql(" (").bind(key).sql(", ").text(&id).sql(")");
+    }
+    let order = format!(" order by r.{column}{dir}, r.record_id{dir}");
+    b.sql(&order).sql(" limit ");
+    b.int(i64::from(page_limit(f)) + 1);
+    // The page is chosen first; only its rows then gather their LKE codes and photo counts
+    // (a sort would otherwise compute them for every row it sorts).
+    b.text = format!(
+        "select {} from ({}) r{order}",
+        summary_columns(dialect),
+        b.text
+    );
+    Ok(Some(b.finish()))
+}
+
+/// How many records the filter selects, and how many of those have no usable location (an
+/// export's row count and the GeoJSON's skipped features); `None` as for [`list`].
+pub fn count(
+    dialect: Dialect,
+    scope: &UnitPath,
+    f: &ListFilter,
+) -> Result<Option<Sql>, FilterError> {
+    const COLUMNS: &str = "count(*) as records, coalesce(sum(case when r.lat is null or r.lon is null \
+         or not (r.lat between -90 and 90) or not (r.lon between -180 and 180) then 1 else 0 end), 0) \
+         as unlocated";
+    Ok(filtered(dialect, scope, f, COLUMNS, false)?.map(Builder::finish))
+}
+
+/// `select {columns} from record r where …` with every filter but the cursor; `walked` for a
+/// query that walks a sort order (see [`Builder::scope_walked`]).
+fn filtered(
+    dialect: Dialect,
+    scope: &UnitPath,
+    f: &ListFilter,
+    columns: &str,
+    walked: bool,
+) -> Result<Option<Builder>, FilterError> {
     let scope = match f.unit.as_deref().map(UnitPath::parse).transpose()? {
         Some(unit) if scope.contains(&unit) => unit,
         Some(unit) if unit.contains(scope) => scope.clone(),
@@ -161,16 +250,59 @@ pub fn list(
     {
         return Err(FilterError::State(state.clone()));
     }
+    let sort = Sort::of(f)?;
+    let photos = match f.photos.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("with") => Some(" and exists"),
+        Some("without") => Some(" and not exists"),
+        Some(other) => return Err(FilterError::Photos(other.to_owned())),
+    };
+    let words =
+        f.q.as_deref()
+            .map(super::search::SearchWords::parse)
+            .transpose()?
+            .flatten();
     let mut b = Builder::new(dialect);
-    b.sql("select ")
-        .sql(summary_columns(dialect))
-        .sql(" from record r where ")
-        .scope(&scope);
+    b.sql("select ").sql(columns).sql(" from record r where ");
+    if walked {
+        b.scope_walked(&scope);
+    } else {
+        b.scope(&scope);
+    }
+    if let Some(exists) = photos {
+        b.sql(exists)
+            .sql(" (select 1 from record_photo p where p.record_id = r.record_id)");
+    }
+    if let Some(words) = words {
+        match dialect {
+            Dialect::Sqlite => b
+                .sql(
+                    " and r.record_id in (select s.record_id from record_search s where s.search_id in \
+                     (select rowid from record_fts where record_fts match ",
+                )
+                .text(&words.fts5())
+                .sql("))"),
+            Dialect::Postgres => b
+                .sql(
+                    " and r.record_id in (select s.record_id from record_search s \
+                     where s.document @@ to_tsquery('simple', ",
+                )
+                .text(&words.tsquery())
+                .sql("))"),
+        };
+    }
+    // `record_state` is in activity order: under another sort SQLite would fetch a whole state
+    // (most records are `captured`) and sort it, rather than walk the sort's index.
+    let state_column = if walked && dialect == Dialect::Sqlite && sort.key != SortKey::StartedAt {
+        "+r.state"
+    } else {
+        "r.state"
+    };
     for (column, value) in [
         ("r.kind", &f.kind),
         ("r.status", &f.status),
         ("r.verdict", &f.verdict),
-        ("r.state", &f.state),
+        (state_column, &f.state),
         ("r.officer", &f.officer),
     ] {
         if let Some(v) = value {
@@ -197,18 +329,94 @@ pub fn list(
     if let Some(to) = f.to_ms {
         b.sql(" and r.activity_at < ").int(to);
     }
-    if let Some(cursor) = &f.cursor {
-        let (at, id) = parse_cursor(cursor)?;
-        b.sql(" and (r.activity_at < ").int(at);
-        b.sql(" or (r.activity_at = ")
-            .int(at)
-            .sql(" and r.record_id < ")
-            .text(&id)
-            .sql("))");
+    Ok(Some(b))
+}
+
+/// What a list is sorted by (`sort=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// The activity's time: its start, or its capture time when no start was recorded (the time
+    /// `from` and `to` filter by).
+    StartedAt,
+    CapturedAt,
+    /// In byte order of the UTF-8 text (upper case before lower case), in both databases.
+    Title,
+    /// When the server last wrote the record; a record changed between two pages moves.
+    Updated,
+}
+
+impl SortKey {
+    const ALL: [SortKey; 4] = [
+        SortKey::StartedAt,
+        SortKey::CapturedAt,
+        SortKey::Title,
+        SortKey::Updated,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::StartedAt => "started_at",
+            SortKey::CapturedAt => "captured_at",
+            SortKey::Title => "title",
+            SortKey::Updated => "updated",
+        }
     }
-    b.sql(" order by r.activity_at desc, r.record_id desc limit ")
-        .int(i64::from(page_limit(f)) + 1);
-    Ok(Some(b.finish()))
+
+    /// The `record` column ordered by, selected by the list query under the same name.
+    pub fn column(self) -> &'static str {
+        match self {
+            SortKey::StartedAt => "activity_at",
+            SortKey::CapturedAt => "captured_at",
+            SortKey::Title => "title",
+            SortKey::Updated => "updated_at",
+        }
+    }
+
+    pub fn is_text(self) -> bool {
+        self == SortKey::Title
+    }
+}
+
+/// A sort order: a key, ascending or (`-key`) descending; ties go by record id in the same
+/// direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// Newest activity first.
+    pub const DEFAULT: Sort = Sort {
+        key: SortKey::StartedAt,
+        descending: true,
+    };
+
+    pub fn parse(s: Option<&str>) -> Result<Sort, FilterError> {
+        let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(Sort::DEFAULT);
+        };
+        let (descending, name) = match s.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let key = SortKey::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| FilterError::Sort(s.chars().take(40).collect()))?;
+        Ok(Sort { key, descending })
+    }
+
+    pub fn of(f: &ListFilter) -> Result<Sort, FilterError> {
+        Sort::parse(f.sort.as_deref())
+    }
+}
+
+impl std::fmt::Display for Sort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.descending { "-" } else { "" };
+        write!(f, "{sign}{}", self.key.name())
+    }
 }
 
 pub fn page_limit(f: &ListFilter) -> u32 {
@@ -217,16 +425,33 @@ pub fn page_limit(f: &ListFilter) -> u32 {
         .clamp(1, MAX_LIST_LIMIT)
 }
 
-pub fn cursor_for(activity_at: i64, id: &str) -> String {
-    format!("{activity_at}_{id}")
+/// The cursor after a row whose sort key is `key` (the number, or the title) and id is `id`:
+/// URL-safe base64 of the sort order, the key and the id, one per line.
+pub fn cursor_for(sort: Sort, key: &str, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{sort}\n{key}\n{id}"))
 }
 
-fn parse_cursor(cursor: &str) -> Result<(i64, String), FilterError> {
-    let bad = || FilterError::Cursor(cursor.to_owned());
-    let (at, id) = cursor.split_once('_').ok_or_else(bad)?;
-    let at = at.parse().map_err(|_| bad())?;
+/// The sort key (bound as its column's type) and record id a cursor of `sort` holds.
+fn parse_cursor(sort: Sort, cursor: &str) -> Result<(Bind, String), FilterError> {
+    use base64::Engine;
+    let bad = || FilterError::Cursor(cursor.chars().take(80).collect());
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (head, id) = text.rsplit_once('\n').ok_or_else(bad)?;
+    let (order, key) = head.split_once('\n').ok_or_else(bad)?;
     let id: bukti_core::RecordId = id.parse().map_err(|_| bad())?;
-    Ok((at, id.to_string()))
+    if order != sort.to_string() {
+        return Err(FilterError::CursorSort);
+    }
+    let key = if sort.key.is_text() {
+        Bind::Text(key.to_owned())
+    } else {
+        Bind::Int(key.parse().map_err(|_| bad())?)
+    };
+    Ok((key, id.to_string()))
 }
 
 /// The change feed query: documents of `scope` after `since`, oldest first.
@@ -342,10 +567,118 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_forgeries_are_refused() {
         let id = bukti_core::RecordId::new().to_string();
-        let c = cursor_for(1_700_000_000_000, &id);
-        assert_eq!(parse_cursor(&c), Ok((1_700_000_000_000, id)));
-        for bad in ["", "x_y", "12_not-a-uuid", "12"] {
-            assert!(parse_cursor(bad).is_err(), "{bad}");
+        let c = cursor_for(Sort::DEFAULT, "1700000000000", &id);
+        assert_eq!(
+            parse_cursor(Sort::DEFAULT, &c),
+            Ok((Bind::Int(1_700_000_000_000), id.clone()))
+        );
+        let by_title = Sort::parse(Some("title")).unwrap_or_else(|e| panic!("{e}"));
+        let c = cursor_for(by_title, "Patroli\ndi \"pasar\"", &id);
+        assert_eq!(
+            parse_cursor(by_title, &c),
+            Ok((Bind::Text("Patroli\ndi \"pasar\"".into()), id.clone()))
+        );
+        assert_eq!(
+            parse_cursor(Sort::DEFAULT, &c),
+            Err(FilterError::CursorSort),
+            "a cursor only continues its own sort"
+        );
+        for bad in [
+            "",
+            "x_y",
+            "12_not-a-uuid",
+            "12",
+            "!!!",
+            &cursor_for(Sort::DEFAULT, "x", &id),
+        ] {
+            assert!(parse_cursor(Sort::DEFAULT, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sorts_parse_and_page_by_key_then_id() {
+        for (raw, key, descending) in [
+            ("-started_at", SortKey::StartedAt, true),
+            ("captured_at", SortKey::CapturedAt, false),
+            (" title", SortKey::Title, false),
+            ("-updated", SortKey::Updated, true),
+        ] {
+            let sort = Sort::parse(Some(raw)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((sort.key, sort.descending), (key, descending), "{raw}");
+        }
+        assert_eq!(Sort::parse(None), Ok(Sort::DEFAULT));
+        for bad in [
+            "activity",
+            "-",
+            "title desc",
+            "record_id",
+            "-started_at;drop",
+        ] {
+            let e = Sort::parse(Some(bad)).expect_err(bad);
+            assert!(e.to_string().contains("captured_at"), "{e}");
+        }
+        let id = bukti_core::RecordId::new().to_string();
+        let f = ListFilter {
+            sort: Some("title".into()),
+            cursor: Some(cursor_for(
+                Sort::parse(Some("title")).unwrap_or(Sort::DEFAULT),
+                "M",
+                &id,
+            )),
+            ..Default::default()
+        };
+        let sql = list(Dialect::Postgres, &unit("bali"), &f)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("in scope"));
+        assert!(
+            sql.text.contains(
+                "(r.title, r.record_id) > ($4, $5) order by r.title asc, r.record_id asc"
+            ),
+            "{}",
+            sql.text
+        );
+    }
+
+    #[test]
+    fn photos_and_text_search_filter_and_refuse_clearly() {
+        let scope = unit("bali");
+        let f = ListFilter {
+            photos: Some("without".into()),
+            q: Some("\"patroli\" OR desa*".into()),
+            ..Default::default()
+        };
+        let sql = list(Dialect::Sqlite, &scope, &f)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("in scope"));
+        assert!(
+            sql.text
+                .contains("and not exists (select 1 from record_photo"),
+            "{}",
+            sql.text
+        );
+        assert!(
+            sql.binds
+                .contains(&Bind::Text(r#""patroli" "or" "desa"*"#.into()))
+        );
+        let punctuation = ListFilter {
+            q: Some(")(\"*".into()),
+            ..Default::default()
+        };
+        let sql = list(Dialect::Postgres, &scope, &punctuation)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("in scope"));
+        assert!(
+            !sql.text.contains("record_search"),
+            "no words, no search: {}",
+            sql.text
+        );
+        let bad = ListFilter {
+            photos: Some("some".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            count(Dialect::Sqlite, &scope, &bad).map(|_| ()),
+            Err(FilterError::Photos("some".into()))
+        );
     }
 }

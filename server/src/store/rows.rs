@@ -131,6 +131,7 @@ pub fn summary(r: &impl StoreRow) -> Result<RecordSummary, StoreError> {
         lon: r.opt_float("lon")?,
         place: r.text("place")?,
         lke,
+        photos: u32::try_from(r.int("photo_count")?).unwrap_or(u32::MAX),
         feed_seq: r.int("feed_seq")?,
         updated_at: r.int("updated_at")?,
     })
@@ -146,19 +147,27 @@ pub fn summary_and_doc(r: &impl StoreRow) -> Result<(RecordSummary, StoredDoc), 
     Ok((summary, doc))
 }
 
-/// A page from `limit + 1` rows: the extra row only says that another page exists.
-pub fn page<R: StoreRow>(rows: &[R], limit: u32) -> Result<Page, StoreError> {
-    let limit = limit as usize;
+/// A page from `limit + 1` rows of `filter`'s list query: the extra row only says that another
+/// page exists; the cursor holds the last row's sort key and id.
+pub fn page<R: StoreRow>(rows: &[R], filter: &super::ListFilter) -> Result<Page, StoreError> {
+    let limit = query::page_limit(filter) as usize;
+    let sort = query::Sort::of(filter)?;
     let more = rows.len() > limit;
     let records = rows[..rows.len().min(limit)]
         .iter()
         .map(summary)
         .collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if more {
-        let last = rows[limit - 1].int("activity_at")?;
+        let last = &rows[limit - 1];
+        let column = sort.key.column();
+        let key = if sort.key.is_text() {
+            last.text(column)?
+        } else {
+            last.int(column)?.to_string()
+        };
         records
             .last()
-            .map(|s| query::cursor_for(last, &s.id.to_string()))
+            .map(|s| query::cursor_for(sort, &key, &s.id.to_string()))
     } else {
         None
     };

@@ -158,6 +158,7 @@ impl EvidenceStore for SqliteStore {
                     .await?;
             }
             super::photos::write_sqlite(&mut tx, &id, &p.photos).await?;
+            super::search::write_sqlite(&mut tx, &id, p).await?;
             outcomes.push(WriteOutcome::Written);
         }
         tx.commit().await?;
@@ -188,7 +189,7 @@ impl EvidenceStore for SqliteStore {
             });
         };
         let rows = bind_all(&sql).fetch_all(&self.reader).await?;
-        rows::page(&rows, query::page_limit(filter))
+        rows::page(&rows, filter)
     }
 
     async fn get(

@@ -147,6 +147,16 @@ pub struct Texts {
     pub month: &'static str,
     pub total_records: &'static str,
     pub map_legend: &'static str,
+    pub search: &'static str,
+    pub search_hint: &'static str,
+    pub with_photos: &'static str,
+    pub without_photos: &'static str,
+    pub sort: &'static str,
+    pub sort_newest: &'static str,
+    pub sort_oldest: &'static str,
+    pub sort_captured: &'static str,
+    pub sort_updated: &'static str,
+    pub export: &'static str,
 }
 
 impl Texts {
@@ -287,6 +297,16 @@ pub static ID: Texts = Texts {
     month: "Bulan",
     total_records: "Jumlah catatan",
     map_legend: "Titik berwarna menurut tahap: hijau terverifikasi, jingga perlu perbaikan, biru dalam tinjauan, merah ditolak, abu-abu baru dicatat.",
+    search: "Cari",
+    search_hint: "Kata dalam judul, tempat atau uraian; kata terakhir boleh awalan (mis. \"sambang sud\").",
+    with_photos: "Dengan foto",
+    without_photos: "Tanpa foto",
+    sort: "Urutan",
+    sort_newest: "Kegiatan terbaru",
+    sort_oldest: "Kegiatan terlama",
+    sort_captured: "Terakhir dicatat",
+    sort_updated: "Terakhir diubah",
+    export: "Ekspor saringan ini",
 };
 
 pub static EN: Texts = Texts {
@@ -402,4 +422,14 @@ pub static EN: Texts = Texts {
     month: "Month",
     total_records: "Records",
     map_legend: "Dots are coloured by stage: green verified, orange needs revision, blue under review, red rejected, grey just captured.",
+    search: "Search",
+    search_hint: "Words in the title, place or narrative; the last may be a prefix (e.g. \"sambang sud\").",
+    with_photos: "With photos",
+    without_photos: "Without photos",
+    sort: "Order",
+    sort_newest: "Newest activity",
+    sort_oldest: "Oldest activity",
+    sort_captured: "Last captured",
+    sort_updated: "Last changed",
+    export: "Export these filters",
 };

@@ -190,6 +190,9 @@ struct RecordsPage<'a> {
     filter: &'a FilterForm,
     rows: Vec<RecordRow>,
     next_page: Option<String>,
+    csv_url: String,
+    geojson_url: String,
+    sorts: Vec<(&'static str, &'static str)>,
     kinds: Vec<(String, String)>,
     areas: Vec<(String, String)>,
     units: Vec<(String, String)>,
@@ -217,6 +220,11 @@ pub async fn records(
         .map_err(|e| PageError::Api(lang, e.into()))?;
     let catalogue = Catalogue::builtin();
     let next_page = page.next_cursor.as_deref().map(|c| form.with_cursor(c));
+    let export = |format| {
+        form.export_url(format, zone)
+            .map_err(|e| PageError::Api(lang, e))
+    };
+    let (csv_url, geojson_url) = (export("csv")?, export("geojson")?);
     let rows = page
         .records
         .iter()
@@ -231,6 +239,15 @@ pub async fn records(
         filter: &form,
         rows,
         next_page,
+        csv_url,
+        geojson_url,
+        sorts: vec![
+            ("-started_at", t.sort_newest),
+            ("started_at", t.sort_oldest),
+            ("-captured_at", t.sort_captured),
+            ("title", t.title),
+            ("-updated", t.sort_updated),
+        ],
         kinds: catalogue
             .activity_kinds
             .iter()

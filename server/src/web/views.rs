@@ -27,6 +27,12 @@ pub struct FilterForm {
     /// Dates (`YYYY-MM-DD`) in the unit's zone, both days included.
     pub from: String,
     pub to: String,
+    /// Words to find in the title, place and narrative.
+    pub q: String,
+    /// `with` or `without` photos.
+    pub photos: String,
+    /// `-started_at` (the default), `captured_at`, `title`, … (see the list's `sort`).
+    pub sort: String,
     pub cursor: String,
 }
 
@@ -61,14 +67,17 @@ impl FilterForm {
             lke_area: some(&self.lke_area),
             from_ms: day_start("from", &self.from, 0)?,
             to_ms: day_start("to", &self.to, 1)?.map(|end| end - 1),
+            q: some(&self.q),
+            photos: some(&self.photos),
+            sort: some(&self.sort),
             cursor: some(&self.cursor),
             ..ListFilter::default()
         })
     }
 
-    /// This page's URL with `cursor` for the next page.
-    pub fn with_cursor(&self, cursor: &str) -> String {
-        let pairs = [
+    /// The filters other than the period, as query pairs.
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        [
             ("unit", &self.unit),
             ("kind", &self.kind),
             ("status", &self.status),
@@ -76,16 +85,45 @@ impl FilterForm {
             ("state", &self.state),
             ("officer", &self.officer),
             ("lke_area", &self.lke_area),
-            ("from", &self.from),
-            ("to", &self.to),
-        ];
-        let mut query: Vec<String> = pairs
+            ("q", &self.q),
+            ("photos", &self.photos),
+            ("sort", &self.sort),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.trim().to_owned()))
+        .collect()
+    }
+
+    fn query(pairs: &[(&str, String)]) -> String {
+        pairs
             .iter()
-            .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
-            .collect();
-        query.push(format!("cursor={}", encode_query_value(cursor)));
-        format!("/records?{}", query.join("&"))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// This page's URL with `cursor` for the next page.
+    pub fn with_cursor(&self, cursor: &str) -> String {
+        let mut pairs = self.pairs();
+        pairs.extend([("from", self.from.clone()), ("to", self.to.clone())]);
+        pairs.retain(|(_, v)| !v.is_empty());
+        pairs.push(("cursor", cursor.to_owned()));
+        format!("/records?{}", Self::query(&pairs))
+    }
+
+    /// The export of these filters in `format` (`csv` or `geojson`): the API takes the period
+    /// as RFC 3339 instants, so the dates become the unit's local midnights.
+    pub fn export_url(&self, format: &str, zone: IndonesianZone) -> Result<String, ApiError> {
+        let filter = self.to_list_filter(zone)?;
+        let mut pairs = self.pairs();
+        let instant = |ms: i64| Timestamp::from_millisecond(ms).map(|t| t.to_string()).ok();
+        pairs.extend(filter.from_ms.and_then(instant).map(|t| ("from", t)));
+        pairs.extend(filter.to_ms.and_then(instant).map(|t| ("to", t)));
+        Ok(format!(
+            "/api/v1/exports/records.{format}?{}",
+            Self::query(&pairs)
+        ))
     }
 }
 
