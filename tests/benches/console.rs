@@ -1,0 +1,617 @@
+//! HQ query benchmark: seeds N records (default 100,000) straight through the store's write path
+//! (documents made with `bukti-core`, batches of 500), then starts the release `bukti-server`
+//! over that store and measures over real HTTP on loopback, one request at a time:
+//!
+//! - a filtered list page of 50 rows (a mix of unit, kind, LKE, photos, state, officer, period and
+//!   sort filters, and a page deep in a cursor walk): p50 and p95;
+//! - a full-text query (Indonesian words, a prefix, with and without other filters): p50, p95;
+//! - the CSV export of every record: rows per second, and the server's RSS before and during
+//!   the export (flat memory: the export streams pages, never the whole result).
+//!
+//! ```sh
+//! cargo bench -p bukti-tests --bench console                      # 100,000, both stores
+//! BUKTI_BENCH_RECORDS=20000 cargo bench -p bukti-tests --bench console -- --store sqlite
+//! ```
+//!
+//! Targets (2 cores): list page p95 ≤ 100 ms, full-text p95 ≤ 150 ms, CSV ≥ 50,000 rows/s.
+//! PostgreSQL comes from `BUKTI_TEST_POSTGRES`. `BUKTI_BENCH_KEEP=1` keeps the seeded store,
+//! `BUKTI_BENCH_SEED_ONLY=1` only seeds and keeps it (to study query plans). Progress goes to
+//! stderr, then a table per store and one `RESULT {json}` line each.
+
+// Shared with the sync and load benches, which use the parts this one does not.
+#[allow(dead_code)]
+#[path = "sync/server.rs"]
+mod server;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use bukti_core::{
+    Record, RecordDoc, ingest,
+    record::{Location, PhotoRef, Status, Verdict, workflow},
+};
+use bukti_server::{
+    Settings,
+    projection::Projection,
+    store::{DynStore, RecordWrite, WriteOutcome},
+};
+use serde_json::json;
+use server::{Server, Store, StoreSpec};
+
+const BATCH: usize = 500;
+
+const UNITS: [&str; 10] = [
+    "bali/buleleng/sawan",
+    "bali/buleleng/kubutambahan",
+    "bali/buleleng/tejakula",
+    "bali/buleleng/gerokgak",
+    "bali/buleleng/seririt",
+    "bali/buleleng/busungbiu",
+    "bali/buleleng/busungbiu/tegal-asih",
+    "bali/buleleng/banjar",
+    "bali/buleleng/celukan-bawang",
+    "bali/buleleng/spkt",
+];
+
+const KINDS: [(&str, &str); 6] = [
+    ("sambang", "Sambang"),
+    ("patroli", "Patroli dialogis"),
+    ("pelayanan-skck", "Pelayanan SKCK"),
+    ("pengaduan-masyarakat", "Penerimaan pengaduan"),
+    ("penyuluhan", "Penyuluhan"),
+    ("sosialisasi-antikorupsi", "Sosialisasi anti korupsi"),
+];
+
+const PLACES: [&str; 12] = [
+    "Desa Sudaji",
+    "Balai Banjar Bungkulan",
+    "Pasar Anyar",
+    "SD Negeri 1 Sawan",
+    "Kantor Desa Bebetin",
+    "Pantai Pemuteran",
+    "Pura Desa Jagaraga",
+    "Terminal Seririt",
+    "Pelabuhan Celukan Bawang",
+    "Puskesmas Kubutambahan",
+    "Lapangan Tejakula",
+    "Mapolsek",
+];
+
+const WORDS: [&str; 40] = [
+    "warga",
+    "masyarakat",
+    "menyampaikan",
+    "keluhan",
+    "tentang",
+    "keamanan",
+    "lingkungan",
+    "petugas",
+    "memberikan",
+    "himbauan",
+    "kamtibmas",
+    "bersama",
+    "babinsa",
+    "dan",
+    "perangkat",
+    "desa",
+    "kegiatan",
+    "berjalan",
+    "lancar",
+    "tertib",
+    "pelayanan",
+    "pemohon",
+    "menerima",
+    "surat",
+    "keterangan",
+    "anak-anak",
+    "sekolah",
+    "narkoba",
+    "bahaya",
+    "lalu",
+    "lintas",
+    "pengendara",
+    "helm",
+    "pasar",
+    "malam",
+    "pedagang",
+    "ronda",
+    "siskamling",
+    "pecalang",
+    "gotong-royong",
+];
+
+const LKE: [&str; 6] = ["PW.P3", "PP.P2", "MP.P1", "PW.P1", "PP.P5", "MP.P4"];
+
+/// A small deterministic generator (xorshift), so every run seeds the same data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len())]
+    }
+}
+
+fn officer(unit: usize, n: usize) -> String {
+    format!("8{unit}0{:05}", n % 20)
+}
+
+/// Record `i` of the seed, its document and projection, as a write.
+fn seed_write(i: usize) -> RecordWrite {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64).wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+    let u = rng.below(UNITS.len());
+    let (kind, kind_title) = KINDS[rng.below(KINDS.len())];
+    let place = rng.pick(&PLACES);
+    let title = format!("{kind_title} {place}");
+    let mut r = Record::new(UNITS[u], &officer(u, rng.below(1000)), kind, &title);
+    r.place = place.to_owned();
+    let words = 20 + rng.below(25);
+    r.narrative = (0..words)
+        .map(|_| rng.pick(&WORDS))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let year_start: jiff::Timestamp = "2026-01-01T00:00:00+08:00".parse().expect("time");
+    let start = year_start + jiff::SignedDuration::from_mins(rng.below(365 * 24 * 60) as i64);
+    r.captured_at = start + jiff::SignedDuration::from_mins(rng.below(600) as i64);
+    if rng.below(10) != 0 {
+        r.started_at = Some(start);
+        r.ended_at = Some(start + jiff::SignedDuration::from_mins(30 + rng.below(180) as i64));
+    }
+    if rng.below(10) != 0 {
+        r.location = Some(Location {
+            lat: -8.0 - rng.below(30_000) as f64 / 100_000.0,
+            lon: 114.5 + rng.below(80_000) as f64 / 100_000.0,
+            accuracy_m: Some(5.0 + rng.below(20) as f64),
+            source: "gps".into(),
+        });
+    }
+    for _ in 0..rng.below(3) {
+        r.lke.insert(rng.pick(&LKE).to_owned());
+    }
+    if rng.below(5) < 2 {
+        for p in 0..1 + rng.below(3) {
+            let key = format!("{:016x}{:016x}{:016x}{:016x}", i, p, rng.next(), rng.next());
+            r.photos.insert(
+                key,
+                PhotoRef {
+                    size: 200_000,
+                    content_type: "image/jpeg".into(),
+                    source: "camera".into(),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    r.status = Status::Submitted;
+    if rng.below(10) == 0 {
+        r.review.verdict = Some(Verdict::Valid);
+    }
+    let mut doc = RecordDoc::create(&r, automerge::ActorId::random(), "officer:bench");
+    let state = workflow::derive(doc.automerge()).state;
+    RecordWrite {
+        id: r.id,
+        expected_version: None,
+        heads: ingest::heads_to_strings(&doc.heads()),
+        doc: doc.save(),
+        projection: Projection::of(&r, state),
+    }
+}
+
+/// Seeds `n` records: two threads make the documents, the store writes batches of 500.
+async fn seed(store: &DynStore, n: usize) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RecordWrite>>(4);
+    let batches = n.div_ceil(BATCH);
+    let next = Arc::new(AtomicU64::new(0));
+    let makers: Vec<_> = (0..2)
+        .map(|_| {
+            let (tx, next) = (tx.clone(), next.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let b = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if b >= batches {
+                        break;
+                    }
+                    let writes = (b * BATCH..((b + 1) * BATCH).min(n))
+                        .map(seed_write)
+                        .collect();
+                    if tx.blocking_send(writes).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let started = Instant::now();
+    let mut written = 0;
+    while let Some(writes) = rx.recv().await {
+        let outcomes = store.write_records(&writes).await.expect("seed write");
+        assert!(outcomes.iter().all(|o| *o == WriteOutcome::Written));
+        written += writes.len();
+        if written % 10_000 < BATCH {
+            eprintln!(
+                "console: seeded {written}/{n} ({:.0} records/s)",
+                written as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    for m in makers {
+        m.join().expect("document maker");
+    }
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// One timed GET whose JSON body is read whole; the page's next cursor.
+async fn timed_get(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    params: &[(&str, String)],
+) -> (Duration, Option<String>, usize) {
+    let started = Instant::now();
+    let resp = http
+        .get(url)
+        .bearer_auth(token)
+        .query(params)
+        .send()
+        .await
+        .expect("GET");
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.expect("JSON");
+    let took = started.elapsed();
+    assert!(status.is_success(), "{params:?}: {status} {body}");
+    let rows = body["records"].as_array().map_or(0, Vec::len);
+    (took, body["next_cursor"].as_str().map(str::to_owned), rows)
+}
+
+struct Timings {
+    all: Vec<Duration>,
+    worst: Vec<(String, f64)>,
+}
+
+async fn measure(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    cases: &[Vec<(&str, String)>],
+    rounds: usize,
+) -> Timings {
+    let mut all = Vec::new();
+    let mut worst = Vec::new();
+    for case in cases {
+        // One untimed request warms the caches, as a console in use would have them.
+        timed_get(http, url, token, case).await;
+        let mut times = Vec::new();
+        let mut rows = 0;
+        for _ in 0..rounds {
+            let (t, _, n) = timed_get(http, url, token, case).await;
+            times.push(t);
+            rows = n;
+        }
+        times.sort();
+        let label: Vec<String> = case
+            .iter()
+            .filter(|(k, _)| *k != "cursor")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        worst.push((
+            format!("{} ({rows} rows)", label.join("&")),
+            quantile(&times, 0.95),
+        ));
+        all.extend(times);
+    }
+    all.sort();
+    Timings { all, worst }
+}
+
+fn case(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut v: Vec<(&'static str, String)> =
+        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    v.push(("limit", "50".to_owned()));
+    v
+}
+
+/// A `/proc/<pid>/status` field in MB: `VmRSS:` (everything resident, including the pages of
+/// the SQLite file its readers map) or `RssAnon:` (the heap).
+fn status_mb(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+struct Export {
+    rows: usize,
+    secs: f64,
+    bytes: usize,
+    /// Server CPU seconds (user and system) the export took.
+    cpu: f64,
+    /// Heap (RssAnon) before, at its peak during, and after the export.
+    heap: [f64; 3],
+    /// All resident memory (VmRSS) before, at its peak during, and after.
+    rss: [f64; 3],
+}
+
+async fn export(http: &reqwest::Client, base: &str, token: &str, pid: u32, path: &str) -> Export {
+    let (heap_before, rss_before) = (status_mb(pid, "RssAnon:"), status_mb(pid, "VmRSS:"));
+    let peaks = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peaks, stop) = (peaks.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for (peak, field) in peaks.iter().zip(["RssAnon:", "VmRSS:"]) {
+                    peak.fetch_max((status_mb(pid, field) * 1024.0) as u64, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let cpu_before = server::cpu_seconds(&pid.to_string());
+    let started = Instant::now();
+    let mut resp = http
+        .get(format!("{base}/api/v1{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("export");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let (mut bytes, mut lines) = (0usize, 0usize);
+    while let Some(chunk) = resp.chunk().await.expect("export chunk") {
+        bytes += chunk.len();
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = server::cpu_seconds(&pid.to_string()) - cpu_before;
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().expect("RSS sampler");
+    Export {
+        rows: lines.saturating_sub(1),
+        secs,
+        bytes,
+        cpu,
+        heap: [
+            heap_before,
+            peaks[0].load(Ordering::Relaxed) as f64 / 1024.0,
+            status_mb(pid, "RssAnon:"),
+        ],
+        rss: [
+            rss_before,
+            peaks[1].load(Ordering::Relaxed) as f64 / 1024.0,
+            status_mb(pid, "VmRSS:"),
+        ],
+    }
+}
+
+async fn run(store: Store, n: usize) -> serde_json::Value {
+    let exe = server::build_server();
+    let spec = StoreSpec::fresh(store).await;
+    let token = spec.token(&exe, "bali");
+    {
+        let settings = Settings {
+            database_url: spec.database_url.clone(),
+            ..Settings::new(spec.data.path())
+        };
+        let opened = settings.open_store().await.expect("open the store");
+        eprintln!("console: seeding {n} records on {}", store.name());
+        let started = Instant::now();
+        seed(&opened, n).await;
+        if let Some(url) = &spec.database_url {
+            // What autovacuum does within a minute of a bulk load; PostgreSQL plans by these
+            // statistics. (SQLite keeps none: the server's SQL does not rely on them.)
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+            sqlx::query("analyze")
+                .execute(&mut c)
+                .await
+                .expect("analyze");
+        }
+        eprintln!(
+            "console: seeded in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if std::env::var_os("BUKTI_BENCH_SEED_ONLY").is_some() {
+        eprintln!(
+            "console: seeded store kept: {} {}",
+            spec.data.path().display(),
+            spec.database_url.as_deref().unwrap_or("")
+        );
+        std::mem::forget(spec);
+        return json!({"store": store.name(), "records": n, "seeded_only": true});
+    }
+    let server = Server::start(&exe, &spec, None).await;
+    let http = reqwest::Client::new();
+    let list_url = format!("{}/api/v1/records", server.url);
+
+    // A page deep in a cursor walk (the 40th of 50 rows under the Polres).
+    let mut cursor = None;
+    for _ in 0..40 {
+        let mut params = case(&[("unit", "bali/buleleng")]);
+        if let Some(c) = cursor {
+            params.push(("cursor", c));
+        }
+        cursor = timed_get(&http, &list_url, &token, &params).await.1;
+    }
+    let deep = cursor.expect("40 pages");
+    let mut deep_page = case(&[("unit", "bali/buleleng")]);
+    deep_page.push(("cursor", deep));
+    let sawan = "bali/buleleng/sawan";
+    let lists = vec![
+        case(&[]),
+        case(&[("unit", sawan)]),
+        case(&[("unit", sawan), ("kind", "sambang")]),
+        case(&[("lke_area", "PW")]),
+        case(&[("unit", "bali/buleleng/gerokgak"), ("lke", "PP.P2")]),
+        case(&[("photos", "with")]),
+        case(&[("unit", "bali/buleleng/seririt"), ("photos", "without")]),
+        case(&[("state", "verified")]),
+        case(&[("verdict", "valid"), ("unit", sawan)]),
+        case(&[("officer", "80000007")]),
+        case(&[
+            ("from", "2026-03-01T00:00:00+08:00"),
+            ("to", "2026-04-01T00:00:00+08:00"),
+            ("unit", sawan),
+        ]),
+        case(&[("sort", "title")]),
+        case(&[("sort", "-captured_at"), ("unit", "bali/buleleng/banjar")]),
+        case(&[("sort", "updated"), ("kind", "penyuluhan")]),
+        deep_page,
+    ];
+    eprintln!("console: timing {} list cases", lists.len());
+    let list = measure(&http, &list_url, &token, &lists, 20).await;
+    let searches = vec![
+        case(&[("q", "patroli")]),
+        case(&[("q", "sambang desa sudaji")]),
+        case(&[("q", "pelayanan skck")]),
+        case(&[("q", "sosialisasi anti korupsi")]),
+        case(&[("q", "pen")]),
+        case(&[("q", "siskamling pecalang")]),
+        case(&[("q", "narkoba sekolah"), ("unit", sawan)]),
+        case(&[("q", "pasar malam"), ("photos", "with")]),
+        case(&[("q", "balai banjar"), ("sort", "title")]),
+        case(&[
+            ("q", "gotong-royong"),
+            ("from", "2026-06-01T00:00:00+08:00"),
+        ]),
+    ];
+    eprintln!("console: timing {} full-text cases", searches.len());
+    let search = measure(&http, &list_url, &token, &searches, 20).await;
+    eprintln!(
+        "console: exporting {n} records as CSV ({})",
+        server.rss_now()
+    );
+    let csv = export(
+        &http,
+        &server.url,
+        &token,
+        server.pid(),
+        "/exports/records.csv",
+    )
+    .await;
+    assert_eq!(csv.rows, n, "the CSV holds every record");
+    eprintln!("console: exporting GeoJSON");
+    let geo = export(
+        &http,
+        &server.url,
+        &token,
+        server.pid(),
+        "/exports/records.geojson",
+    )
+    .await;
+    server.stop();
+    if std::env::var_os("BUKTI_BENCH_KEEP").is_some() {
+        eprintln!(
+            "console: kept the store: {} {}",
+            spec.data.path().display(),
+            spec.database_url.as_deref().unwrap_or("")
+        );
+        std::mem::forget(spec);
+    } else {
+        spec.finish().await;
+    }
+
+    println!("\n{} records on {}", n, store.name());
+    println!(
+        "list page (50 rows):  p50 {:6.1} ms  p95 {:6.1} ms  max {:6.1} ms  ({} requests)",
+        quantile(&list.all, 0.5),
+        quantile(&list.all, 0.95),
+        quantile(&list.all, 1.0),
+        list.all.len()
+    );
+    for (label, p95) in &list.worst {
+        println!("    p95 {p95:6.1} ms  {label}");
+    }
+    println!(
+        "full-text query:      p50 {:6.1} ms  p95 {:6.1} ms  max {:6.1} ms  ({} requests)",
+        quantile(&search.all, 0.5),
+        quantile(&search.all, 0.95),
+        quantile(&search.all, 1.0),
+        search.all.len()
+    );
+    for (label, p95) in &search.worst {
+        println!("    p95 {p95:6.1} ms  {label}");
+    }
+    for (name, e) in [("CSV", &csv), ("GeoJSON", &geo)] {
+        println!(
+            "{name} export: {} rows, {:.1} MB in {:.2} s = {:.0} rows/s, server CPU {:.2} s; \
+             server heap {:.0} MB before, {:.0} MB peak during, {:.0} MB after \
+             (RSS with mapped file pages {:.0} / {:.0} / {:.0} MB)",
+            e.rows,
+            e.bytes as f64 / 1e6,
+            e.secs,
+            e.rows as f64 / e.secs,
+            e.cpu,
+            e.heap[0],
+            e.heap[1],
+            e.heap[2],
+            e.rss[0],
+            e.rss[1],
+            e.rss[2],
+        );
+    }
+    json!({
+        "store": store.name(), "records": n,
+        "list_p50_ms": quantile(&list.all, 0.5), "list_p95_ms": quantile(&list.all, 0.95),
+        "search_p50_ms": quantile(&search.all, 0.5), "search_p95_ms": quantile(&search.all, 0.95),
+        "csv_rows_per_s": csv.rows as f64 / csv.secs, "csv_server_cpu_s": csv.cpu,
+        "csv_heap_mb": csv.heap, "csv_rss_mb": csv.rss,
+        "geojson_rows_per_s": geo.rows as f64 / geo.secs,
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::var("BUKTI_BENCH_RECORDS")
+        .ok()
+        .map(|v| v.parse().expect("BUKTI_BENCH_RECORDS is a number"))
+        .unwrap_or(100_000);
+    let mut stores = vec![Store::Sqlite, Store::Postgres];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--store" => {
+                stores = match args.next().as_deref() {
+                    Some("sqlite") => vec![Store::Sqlite],
+                    Some("postgres") => vec![Store::Postgres],
+                    Some("both") => vec![Store::Sqlite, Store::Postgres],
+                    other => panic!("--store {other:?}: expected sqlite, postgres or both"),
+                }
+            }
+            // cargo bench passes --bench to harness = false targets.
+            "--bench" => {}
+            other => panic!("unknown option {other:?}; see tests/benches/console.rs"),
+        }
+    }
+    for store in stores {
+        let result = run(store, n).await;
+        println!("RESULT {result}");
+    }
+}
