@@ -24,7 +24,7 @@ use crate::{
     directory::Permission,
     error::ApiResult,
     export,
-    store::{DynStore, ListFilter, StoreError, query::MAX_LIST_LIMIT},
+    store::{DynStore, ListFilter, Page, StoreError, query::MAX_LIST_LIMIT},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,47 +133,45 @@ async fn start(
     crate::audit::append(&state.store, &[event]).await?;
     tracing::info!(export = %export_id, by = %hq.name, format = format.name(), records = counted.records, "export started");
 
-    let exporter = Exporter {
-        store: state.store.clone(),
-        scope: hq.unit.clone(),
+    // Two stages, so the database works on the next page while this one is encoded and sent:
+    // a task reads pages (two may wait in the channel, so memory stays flat), the body encodes
+    // them. A client that leaves drops the body, and the task stops at its next page.
+    let (pages, rx) = tokio::sync::mpsc::channel::<Result<Page, StoreError>>(2);
+    tokio::spawn(read_pages(
+        state.store.clone(),
+        hq.unit.clone(),
         filter,
+        pages,
+        export_id,
+    ));
+    let encoder = Encoder {
         format,
         started: false,
-        done: false,
         rows: 0,
         skipped: 0,
         export_id,
     };
-    // A task reads and encodes the next pages while the body sends the previous ones; the
-    // channel holds two chunks, so memory stays flat, and a client that leaves stops the task.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
-    tokio::spawn(async move {
-        let mut ex = exporter;
-        loop {
-            let chunk = match ex.next_chunk().await {
-                Ok(Some(bytes)) => Ok(bytes),
-                Ok(None) => break,
-                Err(e) => {
+    // Fused: a body layer may poll once more after the end.
+    let stream = futures::StreamExt::fuse(futures::stream::unfold(
+        (rx, Some(encoder)),
+        |(mut rx, encoder)| async move {
+            let mut encoder = encoder?;
+            match rx.recv().await {
+                Some(Ok(page)) => {
+                    let last = page.next_cursor.is_none();
+                    let bytes = encoder.encode(&page);
+                    Some((Ok(bytes), (rx, (!last).then_some(encoder))))
+                }
+                Some(Err(e)) => {
                     // The body ends without its last chunk: the client sees a failed download,
                     // never a short file that looks whole.
-                    tracing::error!(export = %ex.export_id, error = %e, rows = ex.rows, "export failed midway");
-                    Err(std::io::Error::other(e.to_string()))
+                    tracing::error!(export = %encoder.export_id, error = %e, rows = encoder.rows, "export failed midway");
+                    Some((Err(std::io::Error::other(e.to_string())), (rx, None)))
                 }
-            };
-            let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() {
-                tracing::info!(export = %ex.export_id, rows = ex.rows, "export stopped: the client left");
-                break;
+                None => None,
             }
-            if failed {
-                break;
-            }
-        }
-    });
-    // Fused: a body layer may poll once more after the end.
-    let stream = futures::StreamExt::fuse(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    }));
+        },
+    ));
     let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
     let extension = match format {
         Format::Csv => "csv",
@@ -201,24 +199,45 @@ async fn start(
     Ok(response)
 }
 
-/// The export's progress: one store page per chunk of the body.
-struct Exporter {
+/// Reads the export's pages in order into `pages`, until the last, a failure, or the client
+/// leaving (the receiver is gone).
+async fn read_pages(
     store: DynStore,
     scope: UnitPath,
-    filter: ListFilter,
+    mut filter: ListFilter,
+    pages: tokio::sync::mpsc::Sender<Result<Page, StoreError>>,
+    export_id: uuid::Uuid,
+) {
+    loop {
+        let page = store.list(&scope, &filter).await;
+        let next = match &page {
+            Ok(page) => page.next_cursor.clone(),
+            Err(_) => None,
+        };
+        if pages.send(page).await.is_err() {
+            tracing::info!(export = %export_id, "export stopped: the client left");
+            return;
+        }
+        match next {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return,
+        }
+    }
+}
+
+/// The body's side of an export: each page becomes one chunk.
+struct Encoder {
     format: Format,
     started: bool,
-    done: bool,
     rows: u64,
     skipped: u64,
     export_id: uuid::Uuid,
 }
 
-impl Exporter {
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>, StoreError> {
-        if self.done {
-            return Ok(None);
-        }
+impl Encoder {
+    /// `page` as CSV lines or GeoJSON features, after the header when it is the first and with
+    /// the document's end when it is the last.
+    fn encode(&mut self, page: &Page) -> Bytes {
         let mut out = Vec::with_capacity(128 * 1024);
         if !self.started {
             self.started = true;
@@ -227,7 +246,6 @@ impl Exporter {
                 Format::GeoJson => out.extend_from_slice(export::GEOJSON_HEAD.as_bytes()),
             }
         }
-        let page = self.store.list(&self.scope, &self.filter).await?;
         for s in &page.records {
             match self.format {
                 Format::Csv => {
@@ -243,16 +261,12 @@ impl Exporter {
                 }
             }
         }
-        match page.next_cursor {
-            Some(cursor) => self.filter.cursor = Some(cursor),
-            None => {
-                self.done = true;
-                if self.format == Format::GeoJson {
-                    out.extend_from_slice(export::geojson_tail(self.skipped).as_bytes());
-                }
-                tracing::info!(export = %self.export_id, rows = self.rows, skipped = self.skipped, "export finished");
+        if page.next_cursor.is_none() {
+            if self.format == Format::GeoJson {
+                out.extend_from_slice(export::geojson_tail(self.skipped).as_bytes());
             }
+            tracing::info!(export = %self.export_id, rows = self.rows, skipped = self.skipped, "export finished");
         }
-        Ok(Some(Bytes::from(out)))
+        Bytes::from(out)
     }
 }
