@@ -67,13 +67,19 @@ fn count(r: &impl StoreRow) -> Result<u64, StoreError> {
     Ok(u64::try_from(r.int("n")?).unwrap_or(0))
 }
 
+/// The subtree test as one index range, `[unit, unit0)`, narrowed to the unit and its
+/// descendants (`unit/…`) by a test on each index entry: a range with an `or` of two ranges
+/// makes SQLite fetch every row to merge them, which for a whole Polres costs more than the
+/// counting (`record_unit_period` then answers from the index alone).
+pub(super) const SUBTREE: &str = "(r.unit >= $1 and r.unit < $3 and (r.unit = $1 or r.unit >= $2))";
+
 /// A query over the records of a unit subtree active in a period: `$sql` names the subtree test
 /// `{scope}` (on `r.unit`, placeholders $1–$3) and the period `$4`–`$5`, which are bound here;
 /// later placeholders are the caller's to bind.
 macro_rules! scoped_period {
     ($sql:literal, $scope:expr, $from:expr, $to:expr) => {{
         let (lo, hi) = $scope.descendant_range();
-        let sql = format!($sql, scope = super::directory::subtree("r.unit", 1));
+        let sql = format!($sql, scope = $crate::store::dashboard::SUBTREE);
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind($scope.as_str())
             .bind(lo)
