@@ -11,6 +11,8 @@
 //!   edition as validated data, and the worksheet scoring exactly as the LKE computes it.
 //! - [`history`]: who changed which fields of a record, and when, read from the Automerge history.
 //! - [`protocol`]: the sync wire format (push, pull, enrollment, errors) and its limits.
+//! - [`evidence`]: what devices and the server sign (pushes, receipts, the evidence log's head),
+//!   byte for byte, and how anyone checks it offline.
 //! - [`enrollment`]: one-time enrollment codes, their QR form and the message a phone signs.
 //! - [`unit`]: unit paths (`bali/buleleng/sawan`) and the subtree scope built on them.
 //! - `photo` (feature `photo`, part of `device`): the photo capture pipeline (EXIF, orientation,
@@ -22,6 +24,7 @@ pub mod catalogue;
 #[cfg(feature = "device")]
 pub mod device;
 pub mod enrollment;
+pub mod evidence;
 pub mod history;
 pub mod id;
 pub mod ingest;
