@@ -5,8 +5,7 @@
 //! is refused and opens nothing; nobody finishes or spoils someone else's upload; the owner and
 //! its reviewers keep reading. On SQLite and PostgreSQL, with a local folder and with S3.
 
-#[path = "photos_common/mod.rs"]
-mod common;
+use crate::photos_common as common;
 
 use bukti_tests::{Backend, RawDevice, TestServer, both_stores, enroll_request};
 use common::{Blobs, Env, Photo, env, get_blob, head, missing, patch, push_record, sha, upload};

@@ -5,8 +5,7 @@
 //! The binaries come from the workspace build (`cargo test --workspace` builds them; for this
 //! test alone, `cargo build -p bukti-server --bin bukti-server` first).
 
-#[path = "photos_common/mod.rs"]
-mod common;
+use crate::photos_common as common;
 
 use std::{
     process::{Child, Command, Stdio},

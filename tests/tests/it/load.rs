@@ -6,7 +6,7 @@
 //!
 //! `BUKTI_LOAD_SECS` lengthens the run (the devices and checks stay the same).
 
-#[path = "../benches/load/driver.rs"]
+#[path = "../../benches/load/driver.rs"]
 mod driver;
 
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //! them again (docs/testing.md).
 
 #[allow(dead_code)] // `base_doc` is the fuzz crate's public helper.
-#[path = "../../fuzz/src/entries.rs"]
+#[path = "../../../fuzz/src/entries.rs"]
 mod entries;
 
 use std::path::{Path, PathBuf};

@@ -4,8 +4,7 @@
 //! visible and no torn bytes counted, keeps serving everything else, and the upload completes
 //! from where it stopped once space is freed. Runs on SQLite and PostgreSQL.
 
-#[path = "photos_common/mod.rs"]
-mod common;
+use crate::photos_common as common;
 
 use std::{path::Path, process::Command};
 

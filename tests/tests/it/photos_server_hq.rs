@@ -2,8 +2,7 @@
 //! refused before storage is touched, an unwritable blob folder fails uploads clearly while the
 //! server keeps serving, and HQ's request for an original reaches the right unit's devices only.
 
-#[path = "photos_common/mod.rs"]
-mod common;
+use crate::{photo_scenarios, photos_common as common};
 
 use bukti_tests::{Backend, TestServer, both_stores};
 use common::{Blobs, Photo, env, get_blob, head, missing, patch, push_record, sha};

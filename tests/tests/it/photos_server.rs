@@ -2,8 +2,7 @@
 //! cut connection and after a server restart, and the refusals that keep a bad upload from ever
 //! becoming visible. Every scenario runs on SQLite and PostgreSQL, with a local folder and S3.
 
-#[path = "photos_common/mod.rs"]
-mod common;
+use crate::{photo_scenarios, photos_common as common};
 
 use std::time::Duration;
 

@@ -6,8 +6,7 @@
 //!
 //! Needs the `bukti` binary from the workspace build (`cargo build -p bukti-core --bin bukti`).
 
-#[path = "photos_common/mod.rs"]
-mod common;
+use crate::photos_common as common;
 
 use std::{
     path::Path,

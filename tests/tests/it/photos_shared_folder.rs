@@ -3,8 +3,7 @@
 //! other process: the bytes are never appended twice, the blob is published once and only after
 //! its SHA-256 verifies, and both processes then serve the exact bytes.
 
-#[path = "photos_common/mod.rs"]
-mod common;
+use crate::{photo_scenarios, photos_common as common};
 
 use std::time::Duration;
 
