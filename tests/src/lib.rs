@@ -560,39 +560,6 @@ pub fn enroll_request(code: &str, actor_hex: &str) -> serde_json::Value {
     })
 }
 
-/// A binary of the workspace build, beside the test binary's `deps` folder (`cargo test
-/// --workspace` builds them; a single test needs `cargo build -p <crate> --bin <name>` first).
-pub fn workspace_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .ancestors()
-        .nth(2)
-        .expect("target profile folder")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo test --workspace does)",
-        path.display()
-    );
-    path
-}
-
-impl TestServer {
-    /// `bukti-server` over this server's store, the way an operator runs it beside the server.
-    pub fn server_command(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(workspace_binary("bukti-server"));
-        cmd.env_remove("DATABASE_URL")
-            .env_remove("BUKTI_DATA")
-            .env("NO_COLOR", "1")
-            .arg("--data")
-            .arg(&self.settings.data_dir);
-        if let Some(url) = &self.settings.database_url {
-            cmd.args(["--database-url", url]);
-        }
-        cmd
-    }
-}
-
 /// A photo from `tests/fixtures/photos` (see `tests/fixtures/make-photos.sh`).
 pub fn fixture(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

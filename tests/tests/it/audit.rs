@@ -6,8 +6,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    path::PathBuf,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Output, Stdio},
 };
 
 use bukti_core::{RecordDoc, record::Verdict};
@@ -17,39 +16,8 @@ use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
 
 const SAWAN: &str = "bali/buleleng/sawan";
 
-/// The workspace's `bukti-server`, beside the test binary's `deps` folder (`cargo test
-/// --workspace` builds it; so does `cargo build -p bukti-server`).
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .ancestors()
-        .nth(2)
-        .expect("target profile folder")
-        .join("bukti-server");
-    assert!(
-        path.exists(),
-        "build bukti-server first: {}",
-        path.display()
-    );
-    path
-}
-
-/// `bukti-server` over the test server's store, the way an operator would run it.
-fn server_command(server: &TestServer) -> Command {
-    let mut cmd = Command::new(server_binary());
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("BUKTI_DATA")
-        .env("NO_COLOR", "1")
-        .arg("--data")
-        .arg(&server.settings.data_dir);
-    if let Some(url) = &server.settings.database_url {
-        cmd.args(["--database-url", url]);
-    }
-    cmd
-}
-
 fn audit_verify(server: &TestServer) -> Output {
-    server_command(server)
+    crate::bins::server_command(server)
         .args(["audit", "verify"])
         .output()
         .expect("run bukti-server audit verify")
@@ -275,7 +243,7 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(server: &TestServer) -> ServerProcess {
-        let mut child = server_command(server)
+        let mut child = crate::bins::server_command(server)
             .args(["--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -8,7 +8,7 @@ use bukti_tests::{
     browser::{Browser, browser_available},
     patrol,
     people::PASSWORD,
-    visit, workspace_binary,
+    visit,
 };
 use serde_json::{Value, json};
 
@@ -355,7 +355,7 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     assert_eq!(rows(&browser).await, ["Sambang Desa Sudaji"]);
     // The verdict reaches the officer's phone on its next sync, through the real `bukti`.
     let bukti = |args: &[&str]| {
-        let out = std::process::Command::new(workspace_binary("bukti"))
+        let out = crate::bins::bukti()
             .env("BUKTI_HOME", putu.home_path())
             .env("NO_COLOR", "1")
             .args(args)

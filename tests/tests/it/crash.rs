@@ -14,10 +14,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
-    sync::{
-        OnceLock,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
@@ -80,37 +77,6 @@ impl Rng {
     }
 }
 
-/// Builds `bukti-server` and `bukti` (a no-op when up to date) and returns their paths, beside
-/// this test's own `target/<profile>/deps/…` executable.
-fn binaries() -> &'static (PathBuf, PathBuf) {
-    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile folder");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "bukti-server",
-            "--bin",
-            "bukti-server",
-        ]);
-        build.args(["-p", "bukti-core", "--bin", "bukti"]);
-        // The same profile as this test, so the binaries land beside it.
-        if dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "building bukti-server and bukti failed");
-        (dir.join("bukti-server"), dir.join("bukti"))
-    })
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/photos")
@@ -124,7 +90,7 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(settings: &Settings, addr: SocketAddr, log: &Path) -> ServerProcess {
-        let mut cmd = Command::new(&binaries().0);
+        let mut cmd = crate::bins::bukti_server();
         cmd.arg("--data")
             .arg(&settings.data_dir)
             .arg("--listen")
@@ -295,7 +261,6 @@ enum Work {
 
 async fn acknowledged_work_survives_kill_9(backend: Backend) {
     let mut rng = Rng::seeded(&format!("kill -9 during sync ({backend:?})"));
-    binaries();
     let began = Instant::now();
     let mut harness = TestServer::start(backend).await;
     let unit = "bali/buleleng/sawan";
@@ -581,8 +546,8 @@ async fn sigterm_during_concurrent_pushes_loses_nothing(backend: Backend) {
 }
 
 /// Runs `bukti capture` with a photo and SIGKILLs it at a random moment (or lets it finish).
-fn capture_process(bukti: &Path, home: &Path, title: &str, photo: &Path) -> Child {
-    Command::new(bukti)
+fn capture_process(home: &Path, title: &str, photo: &Path) -> Child {
+    crate::bins::bukti()
         .arg("--home")
         .arg(home)
         .arg("--quiet")
@@ -654,18 +619,16 @@ async fn assert_no_torn_records(home: &Path, when: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_killed_midway_leaves_the_record_whole_or_absent() {
     let mut rng = Rng::seeded("kill -9 during bukti capture");
-    binaries();
     let began = Instant::now();
     let harness = TestServer::start(Backend::Sqlite).await;
     let TestDevice { device, home } = harness.device("bali/buleleng/sawan", "87090001").await;
     device.close().await;
-    let bukti = binaries().1.clone();
     let work = tempfile::tempdir().expect("work folder");
 
     // One undisturbed capture tells how long a capture takes here.
     let started = Instant::now();
     let photo = unique_photo(&mut rng, work.path(), 1024);
-    let exit = capture_process(&bukti, home.path(), "Utuh", &photo)
+    let exit = capture_process(home.path(), "Utuh", &photo)
         .wait()
         .expect("wait");
     assert!(exit.success(), "bukti capture failed: {exit}");
@@ -679,7 +642,7 @@ async fn a_capture_killed_midway_leaves_the_record_whole_or_absent() {
     let attempts = loops(CI_CAPTURE_KILLS);
     for round in 0..attempts {
         let photo = unique_photo(&mut rng, work.path(), 64 * 1024);
-        let mut child = capture_process(&bukti, home.path(), &format!("Tangkap {round}"), &photo);
+        let mut child = capture_process(home.path(), &format!("Tangkap {round}"), &photo);
         std::thread::sleep(Duration::from_millis(rng.below(span + span / 5)));
         if child.try_wait().expect("poll").is_none() {
             killed_alive += 1;

@@ -10,6 +10,7 @@ mod audit;
 mod backup;
 mod bad_input;
 mod bad_network;
+mod bins;
 mod blob_holder_backfill;
 mod blob_scope;
 mod change_authorization;

@@ -1,9 +1,6 @@
 //! The real `bukti-server` binary killed with SIGKILL while a device uploads a large photo: the
 //! device's retry resumes from the bytes the killed process had stored, the blob completes with
 //! the right SHA-256, and no request ever gets part of it. Runs on SQLite and PostgreSQL.
-//!
-//! The binaries come from the workspace build (`cargo test --workspace` builds them; for this
-//! test alone, `cargo build -p bukti-server --bin bukti-server` first).
 
 use crate::photos_common as common;
 
@@ -14,7 +11,7 @@ use std::{
 
 use bukti_core::device::{NoProgress, PhotoInput};
 use bukti_tests::{Backend, TestServer, both_stores};
-use common::{get_blob, png::noise_png, sha, workspace_binary};
+use common::{get_blob, png::noise_png, sha};
 
 /// Small chunks, so the upload of a few megabytes takes many requests and the kill lands in it.
 const CHUNK: usize = 64 * 1024;
@@ -24,7 +21,7 @@ struct RealServer(Child);
 
 impl RealServer {
     fn start(server: &TestServer) -> RealServer {
-        let mut cmd = Command::new(workspace_binary("bukti-server"));
+        let mut cmd = crate::bins::bukti_server();
         cmd.arg("--data")
             .arg(&server.settings.data_dir)
             .args(["--listen", &server.addr.to_string()])

@@ -3,23 +3,15 @@
 //! and never one the server has not confirmed; with `--send-originals wifi`, originals wait
 //! for Wi-Fi (here told with `BUKTI_NETWORK`, as a phone's shell does). Runs on SQLite and
 //! PostgreSQL.
-//!
-//! Needs the `bukti` binary from the workspace build (`cargo build -p bukti-core --bin bukti`).
 
-use crate::photos_common as common;
-
-use std::{
-    path::Path,
-    process::{Command, Output},
-};
+use std::{path::Path, process::Output};
 
 use bukti_core::device::{Capture, PhotoInput};
 use bukti_tests::{Backend, TestServer, both_stores};
-use common::workspace_binary;
 
 /// Runs `bukti` on `home` on the given network; asserts it succeeded.
 fn bukti(home: &Path, network: &str, args: &[&str]) -> Output {
-    let out = Command::new(workspace_binary("bukti"))
+    let out = crate::bins::bukti()
         .arg("--home")
         .arg(home)
         .arg("--quiet")

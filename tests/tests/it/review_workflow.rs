@@ -6,7 +6,7 @@
 //! racing an officer's edit.
 
 use bukti_core::{RecordDoc, record::Verdict};
-use bukti_tests::{Backend, Hq, TestServer, both_stores, changes_b64, visit, workspace_binary};
+use bukti_tests::{Backend, Hq, TestServer, both_stores, changes_b64, visit};
 use serde_json::{Value, json};
 
 const SAWAN: &str = "bali/buleleng/sawan";
@@ -15,7 +15,7 @@ const POLRES: &str = "bali/buleleng";
 
 /// `bukti show <id>` (text) from the real binary, on the device store in `home`.
 fn bukti_show(home: &std::path::Path, id: &str) -> String {
-    let out = std::process::Command::new(workspace_binary("bukti"))
+    let out = crate::bins::bukti()
         .arg("--home")
         .arg(home)
         .args(["--quiet", "show", id])

@@ -14,22 +14,6 @@ use std::{
 
 use serde_json::{Value, json};
 
-/// The workspace's binaries sit beside the test binary's `deps` folder.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the workspace first (cargo test --workspace does)",
-        path.display()
-    );
-    path
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/photos")
@@ -50,7 +34,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, port: u16) -> Server {
-        let child = Command::new(binary("bukti-server"))
+        let child = crate::bins::bukti_server()
             .args([
                 "--data",
                 data.to_str().expect("utf-8 path"),
@@ -102,7 +86,7 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn bukti(home: &Path) -> Command {
-    let mut c = Command::new(binary("bukti"));
+    let mut c = crate::bins::bukti();
     c.arg("--home").arg(home).arg("--quiet");
     c
 }
@@ -126,7 +110,7 @@ async fn readme_walkthrough_with_real_binaries() {
 
     let server = Server::start(&data, port);
     let admin = |args: &[&str]| {
-        let mut c = Command::new(binary("bukti-server"));
+        let mut c = crate::bins::bukti_server();
         c.args(args).arg("--data").arg(&data);
         c
     };

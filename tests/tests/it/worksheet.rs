@@ -329,8 +329,7 @@ async fn lke_editions_are_checked_before_they_are_installed(backend: Backend) {
     let server = TestServer::start(backend).await;
     let dir = tempfile::tempdir().expect("folder");
     let load = |file: &std::path::Path| {
-        server
-            .server_command()
+        crate::bins::server_command(&server)
             .args(["lke", "load"])
             .arg(file)
             .output()
@@ -398,8 +397,7 @@ async fn lke_editions_are_checked_before_they_are_installed(backend: Backend) {
     );
     let (_, view) = hq.get(&format!("/worksheets/2026?unit={SAWAN}")).await;
     assert_eq!(view["edition_title"], "LKE ZI — revisi uji");
-    let shown = server
-        .server_command()
+    let shown = crate::bins::server_command(&server)
         .args(["lke", "show"])
         .output()
         .expect("lke show");

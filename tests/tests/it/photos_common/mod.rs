@@ -277,20 +277,3 @@ pub async fn slow_patch(
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
-
-/// A binary of the workspace build, beside the test binary's `deps` folder (`cargo test
-/// --workspace` builds them; a single test needs `cargo build -p <crate> --bin <name>` first).
-pub fn workspace_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .expect("target profile folder")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it first",
-        path.display()
-    );
-    path
-}
