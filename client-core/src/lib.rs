@@ -11,14 +11,17 @@
 //!   edition as validated data, and the worksheet scoring exactly as the LKE computes it.
 //! - [`history`]: who changed which fields of a record, and when, read from the Automerge history.
 //! - [`protocol`]: the sync wire format (push, pull, enrollment, errors) and its limits.
+//! - [`sync`]: sync as a state machine free of I/O (push, photo upload, pull, with retries,
+//!   backoff and timeouts against a time passed in), the store, transport and clock traits it
+//!   runs over, and the loop that runs it.
 //! - [`evidence`]: what devices and the server sign (pushes, receipts, the evidence log's head),
 //!   byte for byte, and how anyone checks it offline.
 //! - [`enrollment`]: one-time enrollment codes, their QR form and the message a phone signs.
 //! - [`unit`]: unit paths (`bali/buleleng/sawan`) and the subtree scope built on them.
 //! - `photo` (feature `photo`, part of `device`): the photo capture pipeline (EXIF, orientation,
 //!   display derivative, thumbnail, hashes).
-//! - `device` (feature `device`): the offline device store, the sync client and engine, and the
-//!   `bukti` field CLI.
+//! - `device` (feature `device`): the device adapters (the SQLite store, the reqwest transport,
+//!   network detection) and the `bukti` field CLI.
 
 pub mod catalogue;
 #[cfg(feature = "device")]
@@ -33,6 +36,7 @@ pub mod lke;
 pub mod photo;
 pub mod protocol;
 pub mod record;
+pub mod sync;
 pub mod unit;
 
 pub use id::RecordId;

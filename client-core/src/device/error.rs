@@ -1,4 +1,6 @@
-//! Everything that can go wrong on a device, each message saying what to do about it.
+//! Everything that can go wrong on a device, each message saying what went wrong and what to do
+//! about it in words any front end can show. Advice naming a `bukti` command belongs to the CLI
+//! (`device::cli`), which adds it; a phone app gives its own.
 
 use std::path::PathBuf;
 
@@ -10,13 +12,13 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
     #[error(
-        "this device is not enrolled: run `bukti enroll --server URL --code CODE` with the \
-         code from your Kapolsek or administrator first"
+        "this device is not enrolled: enroll it first with the code from your Kapolsek or \
+         administrator"
     )]
     NotRegistered,
     #[error(
         "this device is already enrolled with {server} (officer {officer}, unit {unit}); \
-         add --force to replace that enrollment"
+         enrolling again replaces that enrollment"
     )]
     AlreadyRegistered {
         server: String,
@@ -26,7 +28,7 @@ pub enum DeviceError {
     /// The record would be invalid; nothing was written.
     #[error("the record is not valid, nothing was saved: {}", Problem::join(.0))]
     Invalid(Vec<Problem>),
-    #[error("there is no record {0} on this device; `bukti list` shows the records it holds")]
+    #[error("there is no record {0} on this device")]
     NotFound(RecordId),
     #[error("{0}")]
     Usage(String),
@@ -37,7 +39,7 @@ pub enum DeviceError {
     Network {
         server: String,
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The server answered with an error body.
     #[error(
@@ -49,7 +51,7 @@ pub enum DeviceError {
         code: String,
         message: String,
     },
-    #[error("{0}; sync again later, and report it if it persists")]
+    #[error("{0}; try again later, and report it if it persists")]
     Protocol(String),
     #[error("the local store is damaged: {0}")]
     Corrupt(String),
@@ -93,10 +95,10 @@ pub enum DeviceError {
 fn server_hint(code: &str) -> &'static str {
     match code {
         "unauthorized" => {
-            " (the device credential is unknown: enroll again with a new code and `bukti enroll --force`)"
+            " (the device credential is unknown: enroll this device again with a new code)"
         }
-        "revoked" => " (enroll again with a new code and `bukti enroll --force`)",
-        "protocol_version" => " (update the bukti app)",
+        "revoked" => " (enroll this device again with a new code)",
+        "protocol_version" => " (update the app)",
         _ => "",
     }
 }

@@ -1,22 +1,20 @@
 //! The device side of Bukti: an officer's phone or laptop that captures activity records
 //! offline and syncs them with a server when it can.
 //!
-//! [`Device`] is the façade the `bukti` CLI (and the integration tests) use. Underneath:
+//! [`Device`] is the façade the `bukti` CLI (and the integration tests) use. Its syncs run the
+//! sans-IO sync machine of [`crate::sync`] over the device's adapters. Underneath:
 //! - `store`: the SQLite store (documents, listing projection, outbox, settings);
-//! - `client`: the HTTP calls of the sync protocol;
-//! - `plan`: the pure decisions of a push (what to send, what each result means);
-//! - `sync`: the engine that runs push and pull against the store and the client;
-//! - `photos`: photo capture on a bounded pool, the content-addressed photo files, and their
-//!   resumable upload after each push;
-//! - [`cli`]: the `bukti` command line.
+//! - `client`: the reqwest transport of the sync protocol, and enrollment;
+//! - `sync`: the store and clock the sync machine runs over;
+//! - `photos`: photo capture on a bounded pool and the content-addressed photo files;
+//! - `cli` (feature `cli`): the `bukti` command line.
 
+#[cfg(feature = "cli")]
 pub mod cli;
 mod client;
 mod error;
 mod model;
 mod photos;
-mod plan;
-mod progress;
 mod store;
 mod sync;
 
@@ -25,21 +23,21 @@ use std::path::Path;
 use automerge::{ActorId, ChangeHash};
 
 pub use error::DeviceError;
+pub use evidence::ReceiptStatus;
 pub use model::{Capture, DeviceStatus, HeldRecord, RecordSummary, Registration, SyncState};
 pub use photos::{
     DEFAULT_RETENTION_DAYS, PhotoInput, PhotoStatus,
     network::Network,
     originals::{OriginalsPolicy, send_all_originals},
-    upload::{DEFAULT_CHUNK_BYTES, PhotoProblem},
 };
-pub use plan::Rejection;
-pub use progress::{NoProgress, Phase, Progress};
-pub use sync::SyncReport;
 
+pub use crate::sync::{
+    DEFAULT_CHUNK_BYTES, NoProgress, Phase, PhotoProblem, Progress, Rejection, SyncReport,
+};
 use client::SyncClient;
 use photos::{PhotoFiles, PhotoPool};
 use store::{DeviceStore, Projection, key};
-use sync::Engine;
+use sync::{DeviceSide, TokioClock};
 
 use crate::{
     RecordDoc, RecordId,
@@ -51,6 +49,7 @@ use crate::{
         self, Problem, Record,
         workflow::{self, Workflow},
     },
+    sync::{self as machine, Failure, SyncError},
 };
 
 /// File name of the store inside the device's home directory.
@@ -192,7 +191,10 @@ impl Device {
             public_key,
             signature: hex::encode(signature.to_bytes()),
         };
-        let answer = SyncClient::new(server_url, "")?.enroll(&request).await?;
+        let defaults = machine::Config::sync(0);
+        let answer = SyncClient::new(server_url, "", defaults.stall_timeout)?
+            .enroll(&request, defaults.request_timeout)
+            .await?;
         let signing_key = hex::encode(key.to_bytes());
         let registration = Registration {
             server_url: server_url.to_owned(),
@@ -318,47 +320,65 @@ impl Device {
             .map_err(DeviceError::Corrupt)
     }
 
-    async fn engine(&self) -> Result<Engine<'_>, DeviceError> {
-        let creds = self.registered().await?;
-        Ok(Engine {
-            store: &self.store,
-            client: SyncClient::new(&creds.registration.server_url, &creds.token)?,
-            actor: creds.actor,
+    /// The sync machine's configuration for the given phases, with this device's settings.
+    fn sync_config(&self, push: bool, photos: bool, pull: bool) -> machine::Config {
+        machine::Config {
+            push,
+            photos,
+            pull,
             batch_size: self.push_batch_size,
             pull_limit: self.pull_limit,
-        })
+            chunk_bytes: self.chunk_bytes,
+            all_originals: self.send_originals,
+            // Devices coming back at once after an outage must not share a retry schedule.
+            ..machine::Config::sync(jitter_seed())
+        }
+    }
+
+    /// Runs the sync machine with `config` over this device's store and the server.
+    async fn run_sync(
+        &self,
+        config: machine::Config,
+        progress: &dyn Progress,
+    ) -> Result<SyncReport, DeviceError> {
+        let creds = self.registered().await?;
+        let server = creds.registration.server_url;
+        let transport = SyncClient::new(&server, &creds.token, config.stall_timeout)?;
+        let mut side = DeviceSide {
+            store: &self.store,
+            files: &self.files,
+            actor: creds.actor,
+        };
+        let clock = TokioClock::start();
+        machine::run(
+            machine::Machine::new(config),
+            &mut side,
+            &transport,
+            &clock,
+            progress,
+        )
+        .await
+        .map_err(|e| sync_error(e, &server))
     }
 
     /// Sends every queued record's new changes.
     pub async fn push(&self, progress: &dyn Progress) -> Result<SyncReport, DeviceError> {
-        let mut report = SyncReport::default();
-        self.engine().await?.push(progress, &mut report).await?;
-        Ok(report)
+        self.run_sync(self.sync_config(true, false, false), progress)
+            .await
     }
 
     /// Receives and merges everything that changed on the server since the last pull.
     pub async fn pull(&self, progress: &dyn Progress) -> Result<SyncReport, DeviceError> {
-        let mut report = SyncReport::default();
-        self.engine().await?.pull(progress, &mut report).await?;
-        Ok(report)
+        self.run_sync(self.sync_config(false, false, true), progress)
+            .await
     }
 
-    /// Push, then pull.
+    /// Push, then the photo files the server lacks (after the push, so the server knows the
+    /// records that refer to them), then pull.
     pub async fn sync(&self, progress: &dyn Progress) -> Result<SyncReport, DeviceError> {
-        let engine = self.engine().await?;
-        let mut report = SyncReport::default();
-        engine.push(progress, &mut report).await?;
-        // Photos after the push, so the server knows the records that refer to them.
-        photos::upload::Uploader {
-            store: &self.store,
-            client: &engine.client,
-            files: &self.files,
-            chunk_bytes: self.chunk_bytes,
-            all_originals: self.send_originals,
-        }
-        .run(progress, &mut report)
-        .await?;
-        engine.pull(progress, &mut report).await?;
+        let report = self
+            .run_sync(self.sync_config(true, true, true), progress)
+            .await?;
         let mut tx = self.store.begin().await?;
         tx.set_meta(
             key::LAST_SYNC_AT,
@@ -388,6 +408,36 @@ impl Device {
             last_sync_at,
             photos: self.store.photo_status().await?,
         })
+    }
+}
+
+/// A seed for the retry jitter from the operating system's randomness.
+fn jitter_seed() -> u64 {
+    let (high, low) = uuid::Uuid::new_v4().as_u64_pair();
+    high ^ low
+}
+
+/// The device's error for a sync that ended early.
+fn sync_error(error: SyncError<DeviceError, DeviceError>, server: &str) -> DeviceError {
+    match error {
+        SyncError::Store(e) | SyncError::Transport(e) => e,
+        SyncError::Failed(Failure::Network) => DeviceError::Network {
+            server: server.to_owned(),
+            source: "no answer before the deadline".into(),
+        },
+        SyncError::Failed(Failure::Server {
+            status,
+            code,
+            message,
+        }) => DeviceError::Server {
+            status,
+            code,
+            message,
+        },
+        SyncError::Failed(Failure::Protocol(message)) | SyncError::Protocol(message) => {
+            DeviceError::Protocol(message)
+        }
+        SyncError::Local(message) => DeviceError::Corrupt(message),
     }
 }
 

@@ -145,15 +145,18 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
             let workflow = device.workflow(id).await?;
             let summary = device.list().await?.into_iter().find(|s| s.id == id);
             let sync = summary.map(|s| s.sync);
+            let receipt = device.receipt(id).await?;
             if json {
-                let value =
-                    serde_json::json!({ "record": record, "workflow": workflow, "sync": sync });
+                let value = serde_json::json!({
+                    "record": record, "workflow": workflow, "sync": sync, "receipt": receipt,
+                });
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 print!(
                     "{}",
                     render::record(&record, sync.as_ref(), workflow.as_ref())
                 );
+                println!("{}", render::receipt(&record.unit, receipt.as_ref()));
             }
         }
         Command::Photos(args) => photos::run(device, args).await?,
@@ -171,17 +174,43 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Turns a validation failure into one line per problem, so the officer sees every field.
+/// Turns a validation failure into one line per problem, so the officer sees every field, and
+/// adds the `bukti` command that helps where the device's error only says what to do.
 fn explain(err: anyhow::Error) -> anyhow::Error {
-    match err.downcast_ref::<DeviceError>() {
-        Some(DeviceError::Invalid(problems)) => {
-            let lines: Vec<String> = problems.iter().map(problem_line).collect();
-            anyhow::anyhow!(
-                "the record is not valid, nothing was saved:\n{}\nfix these fields and run the command again",
-                lines.join("\n")
-            )
+    let Some(device_error) = err.downcast_ref::<DeviceError>() else {
+        return err;
+    };
+    if let DeviceError::Invalid(problems) = device_error {
+        let lines: Vec<String> = problems.iter().map(problem_line).collect();
+        return anyhow::anyhow!(
+            "the record is not valid, nothing was saved:\n{}\nfix these fields and run the command again",
+            lines.join("\n")
+        );
+    }
+    match command_hint(device_error) {
+        Some(hint) => anyhow::anyhow!("{err:#}\n{hint}"),
+        None => err,
+    }
+}
+
+/// The command an officer runs next after `err`, if one helps.
+fn command_hint(err: &DeviceError) -> Option<&'static str> {
+    match err {
+        DeviceError::NotRegistered => Some(
+            "run `bukti enroll --server URL --code CODE` with the code from your Kapolsek or \
+             administrator",
+        ),
+        DeviceError::AlreadyRegistered { .. } => {
+            Some("add --force to `bukti enroll` to replace that enrollment")
         }
-        _ => err,
+        DeviceError::NotFound(_) => Some("`bukti list` shows the records this device holds"),
+        DeviceError::Server { code, .. } if code == "unauthorized" || code == "revoked" => {
+            Some("enroll again with a new code: `bukti enroll --force --server URL --code CODE`")
+        }
+        DeviceError::Network { .. } | DeviceError::Protocol(_) => {
+            Some("nothing was lost: run `bukti sync` again later")
+        }
+        _ => None,
     }
 }
 
@@ -194,6 +223,20 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    #[test]
+    fn the_cli_adds_the_command_that_helps() {
+        let not_enrolled = explain(DeviceError::NotRegistered.into()).to_string();
+        assert!(not_enrolled.contains("not enrolled"), "{not_enrolled}");
+        assert!(
+            not_enrolled.contains("bukti enroll --server"),
+            "{not_enrolled}"
+        );
+        let missing = explain(DeviceError::NotFound(RecordId::new()).into()).to_string();
+        assert!(missing.contains("`bukti list`"), "{missing}");
+        let usage = explain(DeviceError::Usage("no".into()).into()).to_string();
+        assert_eq!(usage, "no");
+    }
 
     #[test]
     fn the_command_line_is_well_formed() {

@@ -1,5 +1,6 @@
-//! Photos on the device: running the capture pipeline off the async runtime, keeping the files,
-//! and (in `upload`) sending them to the server.
+//! Photos on the device: running the capture pipeline off the async runtime and keeping the
+//! files. Sending them to the server is the photo phase of the sync machine (`crate::sync`),
+//! which reads chunks of these files through the device's store side (`device::sync`).
 //!
 //! Files are content-addressed under `<home>/photos/<2 hex>/<sha256>`, written to a temporary
 //! file, fsynced and renamed into place, so a file under its hash name is always whole. A capture
@@ -19,7 +20,6 @@ pub mod originals;
 mod retention;
 #[cfg(test)]
 mod tests;
-pub(crate) mod upload;
 
 use std::{
     io::Write,

@@ -11,7 +11,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 mod photos;
 mod write;
 
-pub(crate) use photos::{BlobRow, KeptFile, NewBlob, Role};
+pub(crate) use photos::{KeptFile, NewBlob, Role};
 use sqlx::{
     Row, SqlitePool,
     sqlite::{
@@ -30,6 +30,7 @@ use crate::{
         Record, Verdict,
         workflow::{self, State},
     },
+    sync::PushRow,
 };
 
 /// Meta keys.
@@ -80,15 +81,6 @@ impl Projection {
             captured_at: record.captured_at.as_millisecond(),
         }
     }
-}
-
-/// What the push needs of one queued record.
-#[derive(Debug)]
-pub(crate) struct PushRow {
-    pub doc: Vec<u8>,
-    pub local_heads: Vec<String>,
-    pub server_heads: Option<Vec<String>>,
-    pub held: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +202,7 @@ impl DeviceStore {
         .await?;
         row.map(|(doc, local, server, held)| {
             Ok(PushRow {
+                id,
                 doc,
                 local_heads: parse_heads(&local)?,
                 server_heads: server.as_deref().map(parse_heads).transpose()?,

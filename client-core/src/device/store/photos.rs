@@ -2,7 +2,7 @@
 //! and which may be deleted. The files themselves are in `device::photos`.
 
 use super::{DeviceStore, WriteTx, now_ms};
-use crate::{RecordId, device::DeviceError, device::PhotoStatus};
+use crate::{RecordId, device::DeviceError, device::PhotoStatus, sync::BlobToSend};
 
 /// What a photo file is to its photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +40,6 @@ pub(crate) struct NewBlob {
     pub record_id: RecordId,
     pub size: u64,
     pub content_type: &'static str,
-}
-
-/// A photo file the server may still need.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct BlobRow {
-    pub hash: String,
-    pub role: Role,
-    pub size: u64,
-    pub server_offset: u64,
 }
 
 /// A photo file on the device, as pruning sees it.
@@ -157,9 +148,9 @@ impl DeviceStore {
     pub(crate) async fn blobs_to_upload(
         &self,
         all_originals: bool,
-    ) -> Result<Vec<BlobRow>, DeviceError> {
-        let rows = sqlx::query_as::<_, (String, String, i64, i64)>(
-            "SELECT hash, role, size, server_offset FROM photo_blob
+    ) -> Result<Vec<BlobToSend>, DeviceError> {
+        let rows = sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT hash, size, server_offset FROM photo_blob
              WHERE confirmed_at IS NULL AND pruned_at IS NULL
                AND (role <> 'original' OR requested = 1 OR ?)
              ORDER BY CASE role WHEN 'thumbnail' THEN 0 WHEN 'derivative' THEN 1 ELSE 2 END,
@@ -168,16 +159,14 @@ impl DeviceStore {
         .bind(all_originals)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|(hash, role, size, offset)| {
-                Ok(BlobRow {
-                    hash,
-                    role: Role::parse(&role)?,
-                    size: size.unsigned_abs(),
-                    server_offset: offset.unsigned_abs(),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(hash, size, offset)| BlobToSend {
+                hash,
+                size: size.unsigned_abs(),
+                server_offset: offset.unsigned_abs(),
             })
-            .collect()
+            .collect())
     }
 
     /// Counts and bytes of what is waiting, for `bukti status`.

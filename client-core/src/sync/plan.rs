@@ -1,14 +1,82 @@
 //! The decisions of a push, kept free of I/O so they can be tested exhaustively: what to send
-//! for a queued record, and what the store must do with each result the server returns.
+//! for a queued record ([`prepare`]), and what the store must do with each result the server
+//! returns ([`Update`]). The machine calls them; stores only carry out the updates.
 
-use automerge::ChangeHash;
-use serde::Serialize;
+use automerge::{ActorId, AutoCommit, ChangeHash};
 
+use super::report::Rejection;
 use crate::{
-    RecordId,
-    protocol::{PushOutcome, PushResult, RejectCode},
-    record::Problem,
+    RecordDoc, RecordId, ingest,
+    protocol::{PushOutcome, PushRecord, PushResult, RejectCode},
 };
+
+/// What the push needs of one queued record, as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushRow {
+    pub id: RecordId,
+    /// The record's saved Automerge document.
+    pub doc: Vec<u8>,
+    /// The document's heads as stored.
+    pub local_heads: Vec<String>,
+    /// The heads the server last acknowledged; `None` when it never did.
+    pub server_heads: Option<Vec<String>>,
+    /// Parked after a rejection until the officer edits the record.
+    pub held: bool,
+}
+
+/// What becomes of one queued record in a batch.
+#[derive(Debug)]
+pub(crate) enum Prepared {
+    Skip,
+    /// Nothing to send; dequeue if the local heads are still these.
+    Stale(Vec<String>),
+    Send(PushRecord, Sent),
+}
+
+/// Decides what `row` sends: the changes after the heads the server acknowledged (those of them
+/// this document knows), everything when the server acknowledged nothing. Fails when the stored
+/// document or heads cannot be read.
+pub(crate) fn prepare(row: PushRow) -> Result<Prepared, String> {
+    let local = ingest::parse_heads(&row.local_heads)?;
+    let mut doc = RecordDoc::load(&row.doc, ActorId::random())
+        .map_err(|e| format!("record {}: {e}", row.id))?;
+    let server = match &row.server_heads {
+        Some(heads) => Some(known_heads(doc.automerge(), &ingest::parse_heads(heads)?)),
+        None => None,
+    };
+    let since = match decide_send(&local, server.as_deref(), row.held) {
+        SendDecision::Hold => return Ok(Prepared::Skip),
+        SendDecision::NothingNew => return Ok(Prepared::Stale(row.local_heads)),
+        SendDecision::Changes { since } => since,
+    };
+    let changes = doc.changes_since(&since);
+    if changes.is_empty() {
+        return Ok(Prepared::Stale(row.local_heads));
+    }
+    let sent = Sent {
+        id: row.id,
+        local_heads: row.local_heads,
+        full_history: since.is_empty(),
+    };
+    Ok(Prepared::Send(
+        PushRecord {
+            id: row.id,
+            changes,
+        },
+        sent,
+    ))
+}
+
+/// The subset of `heads` present in `doc` (the server's heads may include a reviewer's change
+/// this device has not pulled yet).
+fn known_heads(doc: &mut AutoCommit, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+    let missing = doc.get_missing_deps(heads);
+    heads
+        .iter()
+        .filter(|h| !missing.contains(h))
+        .copied()
+        .collect()
+}
 
 /// What to do with one queued record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,8 +89,7 @@ pub(crate) enum SendDecision {
     Changes { since: Vec<ChangeHash> },
 }
 
-/// `server_heads` must hold only hashes the local document knows (the server's heads may include
-/// a reviewer's change this device has not pulled yet); the engine filters them.
+/// `server_heads` must hold only hashes the local document knows; [`prepare`] filters them.
 pub(crate) fn decide_send(
     local_heads: &[ChangeHash],
     server_heads: Option<&[ChangeHash]>,
@@ -41,7 +108,7 @@ pub(crate) fn decide_send(
 }
 
 /// Heads are sets; their order carries no meaning.
-pub(crate) fn same_heads<T: Ord + Clone>(a: &[T], b: &[T]) -> bool {
+pub fn same_heads<T: Ord + Clone>(a: &[T], b: &[T]) -> bool {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
     a.sort();
     b.sort();
@@ -60,7 +127,7 @@ pub(crate) struct Sent {
 
 /// What the store must do for one pushed record.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Update {
+pub enum Update {
     /// The server has the record with `server_heads`. Dequeue it only if its local heads are
     /// still `local_heads`: an edit made while the push was in flight must go next time.
     Acknowledge {
@@ -78,13 +145,57 @@ pub(crate) enum Update {
     Hold(Rejection),
 }
 
-/// A record the server refused, as the sync report shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Rejection {
-    pub id: RecordId,
-    pub code: RejectCode,
-    pub reason: String,
-    pub problems: Vec<Problem>,
+/// One store operation of an [`Update`]; every store carries an update out as these, alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOp<'a> {
+    /// Remember `heads` as what the server has of the record (`None`: nothing known).
+    ServerHeads(RecordId, Option<&'a [String]>),
+    /// Dequeue the record if its local heads are still these.
+    DequeueIfHeads(RecordId, &'a [String]),
+    /// Count a failed attempt with its code and reason; `hold` parks the record until it is
+    /// edited.
+    NoteFailure {
+        id: RecordId,
+        code: String,
+        reason: &'a str,
+        hold: bool,
+    },
+}
+
+impl Update {
+    /// The store operations this update comes to, in order.
+    pub fn ops(&self) -> Vec<UpdateOp<'_>> {
+        match self {
+            Update::Acknowledge {
+                id,
+                server_heads,
+                local_heads,
+                ..
+            } => vec![
+                UpdateOp::ServerHeads(*id, Some(server_heads.as_slice())),
+                UpdateOp::DequeueIfHeads(*id, local_heads),
+            ],
+            Update::ResendFull { id, reason } => vec![
+                UpdateOp::ServerHeads(*id, None),
+                UpdateOp::NoteFailure {
+                    id: *id,
+                    code: "missing_dependencies".to_owned(),
+                    reason,
+                    hold: false,
+                },
+            ],
+            Update::Retry(r) | Update::Hold(r) => vec![UpdateOp::NoteFailure {
+                id: r.id,
+                // The code as it travels on the wire (`invalid`, `too_large`, …).
+                code: serde_json::to_value(r.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                reason: &r.reason,
+                hold: matches!(self, Update::Hold(_)),
+            }],
+        }
+    }
 }
 
 /// Pairs each sent record with its result. Fails when the server's answer does not match the
