@@ -27,6 +27,22 @@ pub const DEFAULT_PULL_LIMIT: u32 = 500;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushRequest {
     pub records: Vec<PushRecord>,
+    /// The device's signature over the batch ([`crate::evidence::push`]). Required from every
+    /// enrolled device; the server refuses a batch without it, or whose signature does not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<PushSignature>,
+}
+
+/// What a device adds to a push batch to sign it: the fields of the signed message that are
+/// not in the batch itself, and the signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSignature {
+    /// The server's public key (hex) the batch is meant for (`GET /api/v1/evidence/key`).
+    pub server_key: String,
+    /// The device's clock when it signed, Unix milliseconds.
+    pub time_ms: i64,
+    /// Ed25519 signature of the `bukti-push/1` message, 128 hex digits.
+    pub signature: String,
 }
 
 /// The changes one record has that the server lacks, as far as the device knows.
@@ -38,17 +54,23 @@ pub struct PushRecord {
     pub changes: Vec<Vec<u8>>,
 }
 
-/// `POST /api/v1/records/{id}/changes`: one record's changes, its id in the URL.
+/// `POST /api/v1/records/{id}/changes`: one record's changes, its id in the URL, signed as a
+/// push batch of that one record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordChanges {
     #[serde(with = "b64_list")]
     pub changes: Vec<Vec<u8>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<PushSignature>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushResponse {
     /// One result per pushed record, in request order.
     pub results: Vec<PushResult>,
+    /// The server's signed receipt for the records it holds (accepted or already held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<crate::evidence::receipt::Receipt>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +133,9 @@ pub struct PullResponse {
     pub cursor: i64,
     /// True when more records are waiting beyond this page.
     pub more: bool,
+    /// The evidence log's head, signed now: a device keeps the newest it has seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_head: Option<crate::evidence::log::SignedHead>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,6 +175,23 @@ pub struct EnrollResponse {
     pub officer_name: String,
     /// The device pulls only its officer's own records.
     pub own_records_only: bool,
+    /// The server's public key (hex): the device trusts receipts and log heads signed with it.
+    #[serde(default)]
+    pub server_key: Option<String>,
+}
+
+/// `GET /api/v1/evidence/key`: the key this server signs receipts and log heads with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerKeyResponse {
+    pub server_key: String,
+}
+
+/// `GET /api/v1/evidence/log/{seq}`: an evidence-log entry's hash, so a device can check that
+/// the entry it saw as the head is still there, unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogEntryHash {
+    pub seq: i64,
+    pub hash: String,
 }
 
 /// Largest chunk one `PATCH /api/v1/blobs/{hash}` carries.

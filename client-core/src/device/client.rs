@@ -6,27 +6,38 @@
 //! client also has a connect timeout and a read timeout (silence on the connection), the latter
 //! taken from the machine's configuration.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::DeviceError;
+use super::{DeviceError, evidence::Evidence};
 use crate::{
     protocol::{
-        EnrollRequest, EnrollResponse, ErrorBody, OffsetMismatch, PROTOCOL_HEADER,
-        PROTOCOL_VERSION, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
+        EnrollRequest, EnrollResponse, ErrorBody, LogEntryHash, OffsetMismatch, PROTOCOL_HEADER,
+        PROTOCOL_VERSION, PullResponse, PushResponse, ServerKeyResponse, UPLOAD_LENGTH_HEADER,
+        UPLOAD_OFFSET_HEADER,
     },
     sync::{Answer, Chunk, ChunkOutcome, Failure, Request, Transport},
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct SyncClient {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// Signs pushes and checks what comes back (`None` before enrollment).
+    evidence: Option<Arc<Evidence>>,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SyncClient {
@@ -49,7 +60,38 @@ impl SyncClient {
             http,
             base: server_url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
+            evidence: None,
         })
+    }
+
+    /// This client, signing its pushes and checking receipts and log heads with `evidence`.
+    pub(crate) fn with_evidence(mut self, evidence: Arc<Evidence>) -> Self {
+        self.evidence = Some(evidence);
+        self
+    }
+
+    /// The key the server signs receipts and log heads with.
+    pub(crate) async fn server_key(&self, within: Duration) -> Result<String, DeviceError> {
+        let answer: ServerKeyResponse = self
+            .call(self.http.get(self.url("evidence/key")).timeout(within))
+            .await?;
+        Ok(answer.server_key)
+    }
+
+    /// The hash the server now gives for evidence-log entry `seq`.
+    pub(crate) async fn log_entry(
+        &self,
+        seq: i64,
+        within: Duration,
+    ) -> Result<String, DeviceError> {
+        let answer: LogEntryHash = self
+            .call(
+                self.http
+                    .get(self.url(&format!("evidence/log/{seq}")))
+                    .timeout(within),
+            )
+            .await?;
+        Ok(answer.hash)
     }
 
     /// Not retried: a code is spent by the first request that reaches the server, so a lost
@@ -150,13 +192,27 @@ impl Transport for SyncClient {
     ) -> Result<Answer, DeviceError> {
         let answer = match request {
             Request::Push(push) => {
-                let http = self.http.post(self.url("sync/push")).json(push);
-                Answer::Push(self.call(http.timeout(within)).await?)
+                // Signed as it goes out, at the device's clock: a retry is signed afresh.
+                let signed = self
+                    .evidence
+                    .as_ref()
+                    .map(|e| e.sign(push, jiff::Timestamp::now().as_millisecond()));
+                let http = self.http.post(self.url("sync/push"));
+                let http = http.json(signed.as_ref().unwrap_or(push));
+                let answer: PushResponse = self.call(http.timeout(within)).await?;
+                if let Some(e) = &self.evidence {
+                    e.pushed(&answer);
+                }
+                Answer::Push(answer)
             }
             Request::Pull { since, limit } => {
                 let query = [("since", since.to_string()), ("limit", limit.to_string())];
                 let http = self.http.get(self.url("sync/pull")).query(&query);
-                Answer::Pull(self.call(http.timeout(within)).await?)
+                let page: PullResponse = self.call(http.timeout(within)).await?;
+                if let Some(e) = &self.evidence {
+                    e.pulled(&page);
+                }
+                Answer::Pull(page)
             }
             Request::RequestedBlobs => {
                 let http = self.http.get(self.url("blobs/requested"));

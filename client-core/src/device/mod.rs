@@ -13,12 +13,13 @@
 pub mod cli;
 mod client;
 mod error;
+mod evidence;
 mod model;
 mod photos;
 mod store;
 mod sync;
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use automerge::{ActorId, ChangeHash};
 
@@ -215,6 +216,13 @@ impl Device {
             (key::OFFICER, registration.officer.as_str()),
             (key::UNIT, registration.unit.as_str()),
             (key::SIGNING_KEY, signing_key.as_str()),
+            // Pinned now; an older server without one has it fetched at the first sync.
+            (
+                key::SERVER_KEY,
+                answer.server_key.as_deref().unwrap_or_default(),
+            ),
+            // A head of another server's log (or of this one before) says nothing now.
+            (key::LOG_HEAD, ""),
         ] {
             tx.set_meta(k, v).await?;
         }
@@ -344,21 +352,28 @@ impl Device {
         let creds = self.registered().await?;
         let server = creds.registration.server_url;
         let transport = SyncClient::new(&server, &creds.token, config.stall_timeout)?;
+        let evidence = Arc::new(self.evidence(&transport, config.request_timeout).await?);
+        let transport = transport.with_evidence(evidence.clone());
         let mut side = DeviceSide {
             store: &self.store,
             files: &self.files,
             actor: creds.actor,
         };
         let clock = TokioClock::start();
-        machine::run(
+        let within = config.request_timeout;
+        let outcome = machine::run(
             machine::Machine::new(config),
             &mut side,
             &transport,
             &clock,
             progress,
         )
-        .await
-        .map_err(|e| sync_error(e, &server))
+        .await;
+        // Receipts of the batches that went through are kept even when a later step failed.
+        let problems = self.keep_evidence(&evidence, &transport, within).await?;
+        let mut report = outcome.map_err(|e| sync_error(e, &server))?;
+        report.evidence_problems = problems;
+        Ok(report)
     }
 
     /// Sends every queued record's new changes.

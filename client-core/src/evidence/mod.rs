@@ -38,9 +38,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The hash Automerge gives a raw (uncompressed) change chunk: SHA-256 of everything after the
-/// 4 magic and 4 checksum bytes. `None` for bytes too short to be a change.
-pub fn change_hash(raw_change: &[u8]) -> Option<String> {
-    raw_change.get(8..).map(sha256_hex)
+/// 4 magic and 4 checksum bytes (of nothing, for bytes too short to be a change, so that a
+/// batch holding one is still signed and that record alone refused).
+pub fn change_hash(raw_change: &[u8]) -> String {
+    sha256_hex(raw_change.get(8..).unwrap_or_default())
 }
 
 /// Signs `message`; the signature as 128 hex digits.

@@ -29,6 +29,9 @@ pub struct SyncReport {
     pub photo_bytes_sent: u64,
     /// Photo files the server did not take, with why; they stay queued.
     pub photo_problems: Vec<PhotoProblem>,
+    /// Receipts or evidence-log heads that did not check out (a log cut short or rewritten
+    /// since this device saw it, a signature under another key), said plainly.
+    pub evidence_problems: Vec<String>,
 }
 
 /// A record the server refused, as the sync report shows it.

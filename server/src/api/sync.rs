@@ -32,7 +32,10 @@ pub async fn push(
         });
     }
     let results = ingest::push(&state.store, &device, req.records).await?;
-    Ok(Json(PushResponse { results }))
+    Ok(Json(PushResponse {
+        results,
+        receipt: None,
+    }))
 }
 
 /// One record's changes with its id in the URL; the status code tells the outcome.
@@ -43,7 +46,7 @@ pub async fn record_changes(
     body: Body<RecordChanges>,
 ) -> ApiResult<(StatusCode, Json<PushResult>)> {
     let id = record_id(&raw_id)?;
-    let Json(RecordChanges { changes }) = body?;
+    let Json(RecordChanges { changes, .. }) = body?;
     let mut results = ingest::push(&state.store, &device, vec![PushRecord { id, changes }]).await?;
     let result = results.pop().expect("one record in, one result out");
     let status = match &result.outcome {
@@ -101,5 +104,6 @@ pub async fn pull(
         records,
         cursor,
         more,
+        log_head: None,
     }))
 }

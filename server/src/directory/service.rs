@@ -355,6 +355,7 @@ pub async fn enroll(
         officer: person.nrp,
         officer_name: person.name,
         own_records_only,
+        server_key: None,
     })
 }
 

@@ -239,7 +239,11 @@ impl Preload {
                     }
                 })
                 .collect();
-            let body = serde_json::to_vec(&PushRequest { records }).expect("serialise a push body");
+            let body = serde_json::to_vec(&PushRequest {
+                records,
+                signature: None,
+            })
+            .expect("serialise a push body");
             (owner, body)
         };
         let half = chunks.len() / 2;

@@ -26,6 +26,23 @@ fn time_in(unit: &str, t: Timestamp) -> String {
     UnitPath::parse(unit).map_or_else(|_| time(t), |u| u.time_zone().format(t))
 }
 
+/// Whether the server has signed for this device's copy of a record (`docs/evidence.md`).
+pub fn receipt(unit: &str, receipt: Option<&crate::device::ReceiptStatus>) -> String {
+    let text = match receipt {
+        None => "none yet: the server has not signed for this record (run `bukti sync`)".into(),
+        Some(r) if r.covers_local => format!(
+            "signed by the server at {} for this version (server key {}…)",
+            time_in(unit, r.at),
+            &r.server_key[..r.server_key.len().min(16)]
+        ),
+        Some(r) => format!(
+            "signed by the server at {} for an earlier version; run `bukti sync` for this one",
+            time_in(unit, r.at)
+        ),
+    };
+    format!("{:<15} {text}", "Receipt")
+}
+
 /// The state as the officer reads it: what it means and who acts next.
 fn state_label(state: State) -> &'static str {
     match state {
@@ -196,6 +213,15 @@ pub fn report(report: &SyncReport) -> String {
         );
         for p in &report.photo_problems {
             let _ = writeln!(out, "  {}  {}", &p.hash[..p.hash.len().min(12)], p.reason);
+        }
+    }
+    if !report.evidence_problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nWARNING: the server's evidence does not check out; tell your Kapolsek and HQ:"
+        );
+        for p in &report.evidence_problems {
+            let _ = writeln!(out, "  {p}");
         }
     }
     if !report.skipped.is_empty() {

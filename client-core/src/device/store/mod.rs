@@ -9,6 +9,7 @@
 use std::{path::Path, str::FromStr, time::Duration};
 
 mod photos;
+mod receipts;
 mod write;
 
 pub(crate) use photos::{KeptFile, NewBlob, Role};
@@ -44,6 +45,11 @@ pub(crate) mod key {
     pub const UNIT: &str = "unit";
     /// The Ed25519 secret key made at enrollment (hex); its public half is on the server.
     pub const SIGNING_KEY: &str = "signing_key";
+    /// The server's public key (hex), pinned at enrollment: receipts and log heads must be
+    /// signed with it.
+    pub const SERVER_KEY: &str = "server_key";
+    /// The newest signed head of the server's evidence log this device has seen (JSON).
+    pub const LOG_HEAD: &str = "log_head";
     pub const PULL_CURSOR: &str = "pull_cursor";
     pub const LAST_SYNC_AT: &str = "last_sync_at";
     /// Days an original photo stays on the device after capture (unless HQ asked for it).
