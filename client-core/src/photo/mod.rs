@@ -16,6 +16,7 @@ pub mod exif;
 pub mod orient;
 pub mod phash;
 mod pipeline;
+pub mod reuse;
 mod sniff;
 
 use jiff::Timestamp;

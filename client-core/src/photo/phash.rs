@@ -39,7 +39,7 @@ pub fn of_rgb(rgb: &[u8], width: u32, height: u32) -> Result<u64, PhotoError> {
 }
 
 /// The hash of a 32 × 32 grey image, row by row.
-fn of_grey32(grey: &[f64]) -> u64 {
+pub(super) fn of_grey32(grey: &[f64]) -> u64 {
     // cos((2x + 1) u π / 64) for the 8 lowest frequencies u.
     let mut cos = [[0.0f64; SIDE]; LOW];
     for (u, row) in cos.iter_mut().enumerate() {

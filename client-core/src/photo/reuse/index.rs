@@ -1,0 +1,198 @@
+//! Finding the stored photos worth comparing with a new one, among a million, without a scan.
+//!
+//! Two ways in, each an inverted list from a short key to photo ids:
+//!
+//! - **Global bands** (multi-index hashing): the 64-bit pHash cut into four 16-bit bands; a stored
+//!   photo is a candidate when one band of the new photo's hash (or of its mirror's) equals its
+//!   band and the whole hashes are within [`GLOBAL_CANDIDATE_DISTANCE`] bits. Any two hashes at
+//!   most 3 bits apart share a band; most copies that survive globally (resized, recompressed,
+//!   brightened, captioned, mirrored) are found this way.
+//! - **Local anchors** (locality-sensitive hashing): for each stored photo, 16 strong corners of
+//!   the middle pyramid levels ([`IndexKeys::anchors`]); each is filed under two keys of
+//!   [`KEY_BITS`] sampled descriptor bits. The new photo looks up every descriptor it has, plain
+//!   and mirrored; a stored photo hit by at least [`MIN_VOTES`] of them is a candidate. This finds
+//!   the crops and screenshots that move the global hash.
+//!
+//! Candidates then get the full [`super::compare`], with fingerprints loaded by id.
+//!
+//! In SQL the server keeps the same lists as tables: `photo_fingerprint(id, blob, global BIGINT,
+//! band0..band3 INTEGER each indexed, fingerprint BYTEA/BLOB)` and
+//! `photo_anchor_key(key INTEGER, photo_id)` with an index on `key`; a lookup is one
+//! `WHERE band0 = ? OR band1 = ? …` query (four index probes, twice with the mirror) and one
+//! `SELECT photo_id FROM photo_anchor_key WHERE key IN (…) GROUP BY photo_id HAVING count(*) >= 2`.
+//! This module is the in-memory form of the same structure, measured by `benches/reuse_index.rs`.
+
+use std::collections::HashMap;
+
+/// Descriptor bits per local key.
+pub const KEY_BITS: u32 = 22;
+/// Local keys per anchor, from disjoint sets of descriptor bits.
+const TABLES: usize = 2;
+/// Local votes that make a candidate.
+pub const MIN_VOTES: u32 = 2;
+/// Global hashes this close (plain or mirrored) make a candidate.
+pub const GLOBAL_CANDIDATE_DISTANCE: u32 = 12;
+const BANDS: usize = 4;
+/// Marks the end of a posting chain.
+const END: u32 = u32::MAX;
+
+/// What the index keeps of a stored photo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexKeys {
+    pub global: u64,
+    pub anchors: Vec<[u64; 4]>,
+}
+
+/// What a lookup takes from a new photo: both global hashes and every descriptor, plain and
+/// mirrored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryKeys {
+    pub global: [u64; 2],
+    pub descriptors: Vec<[u64; 4]>,
+}
+
+/// Stored photo ids, in the order they were inserted (0, 1, 2, …).
+pub type PhotoId = u32;
+
+/// Inverted lists as chains in one array each: a head per key, a (photo, next) per posting, so a
+/// million photos cost 8 bytes a posting and no allocation per key.
+#[derive(Debug)]
+pub struct ReuseIndex {
+    globals: Vec<u64>,
+    band_heads: Vec<u32>,
+    band_postings: Vec<(PhotoId, u32)>,
+    local_heads: Vec<u32>,
+    local_postings: Vec<(PhotoId, u32)>,
+}
+
+impl Default for ReuseIndex {
+    fn default() -> Self {
+        Self {
+            globals: Vec::new(),
+            band_heads: vec![END; BANDS << 16],
+            band_postings: Vec::new(),
+            local_heads: vec![END; TABLES << KEY_BITS],
+            local_postings: Vec::new(),
+        }
+    }
+}
+
+impl ReuseIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.globals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.globals.is_empty()
+    }
+
+    /// Files a stored photo and returns its id.
+    ///
+    /// # Panics
+    ///
+    /// Past four thousand million photos (ids are 32-bit).
+    pub fn insert(&mut self, keys: &IndexKeys) -> PhotoId {
+        let id = PhotoId::try_from(self.globals.len()).expect("fewer than 2^32 photos");
+        self.globals.push(keys.global);
+        for band in 0..BANDS {
+            push(
+                &mut self.band_heads,
+                &mut self.band_postings,
+                band_key(keys.global, band),
+                id,
+            );
+        }
+        for anchor in &keys.anchors {
+            for table in 0..TABLES {
+                push(
+                    &mut self.local_heads,
+                    &mut self.local_postings,
+                    local_key(anchor, table),
+                    id,
+                );
+            }
+        }
+        id
+    }
+
+    /// Stored photos worth a full comparison with the new one, each once, in id order.
+    pub fn candidates(&self, query: &QueryKeys) -> Vec<PhotoId> {
+        let mut found: Vec<PhotoId> = Vec::new();
+        for hash in query.global {
+            for band in 0..BANDS {
+                let mut at = self.band_heads[band_key(hash, band)];
+                while at != END {
+                    let (id, next) = self.band_postings[at as usize];
+                    let stored = self.globals[id as usize];
+                    if (stored ^ hash).count_ones() <= GLOBAL_CANDIDATE_DISTANCE {
+                        found.push(id);
+                    }
+                    at = next;
+                }
+            }
+        }
+        let mut votes: HashMap<PhotoId, u32> = HashMap::new();
+        for descriptor in &query.descriptors {
+            // One vote per stored photo and descriptor, whichever tables agree.
+            let mut hit: [PhotoId; 8] = [END; 8];
+            let mut hits = 0;
+            for table in 0..TABLES {
+                let mut at = self.local_heads[local_key(descriptor, table)];
+                while at != END {
+                    let (id, next) = self.local_postings[at as usize];
+                    if !hit[..hits].contains(&id) {
+                        *votes.entry(id).or_default() += 1;
+                        if hits < hit.len() {
+                            hit[hits] = id;
+                            hits += 1;
+                        }
+                    }
+                    at = next;
+                }
+            }
+        }
+        found.extend(
+            votes
+                .into_iter()
+                .filter(|&(_, v)| v >= MIN_VOTES)
+                .map(|(id, _)| id),
+        );
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// Bytes held by the index's arrays.
+    pub fn memory_bytes(&self) -> usize {
+        self.globals.capacity() * 8
+            + (self.band_heads.capacity() + self.local_heads.capacity()) * 4
+            + (self.band_postings.capacity() + self.local_postings.capacity()) * 8
+    }
+}
+
+fn push(heads: &mut [u32], postings: &mut Vec<(PhotoId, u32)>, key: usize, id: PhotoId) {
+    // Postings stay below 2^32 - 1 while ids do: a photo files at most 4 + 2·16 of them.
+    let at = postings.len() as u32;
+    postings.push((id, heads[key]));
+    heads[key] = at;
+}
+
+fn band_key(hash: u64, band: usize) -> usize {
+    (band << 16) | ((hash >> (16 * band)) & 0xFFFF) as usize
+}
+
+/// `KEY_BITS` bits of the descriptor, table `t` taking every `TABLES`-th of a spread-out set, so
+/// the tables sample disjoint bits and neither leans on neighbouring (correlated) pairs.
+fn local_key(d: &[u64; 4], table: usize) -> usize {
+    let mut key = 0usize;
+    for i in 0..KEY_BITS as usize {
+        // Stride 11 is coprime with 256: the positions never repeat across keys and tables.
+        let bit = ((i * TABLES + table) * 11) % 256;
+        key = (key << 1) | ((d[bit / 64] >> (bit % 64)) & 1) as usize;
+    }
+    (table << KEY_BITS) | key
+}
