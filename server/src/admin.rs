@@ -5,8 +5,7 @@ use bukti_core::unit::UnitPath;
 use uuid::Uuid;
 
 use crate::{
-    auth::{NewPrincipal, PrincipalKind, new_token},
-    directory::{DirectoryError, Roles},
+    directory::{DirectoryError, NewPrincipal, PrincipalKind, Roles, new_token},
     store::DynStore,
 };
 

@@ -15,7 +15,7 @@ use bukti_core::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::auth::Principal;
+use crate::directory::Principal;
 pub use crate::store::audit::{append, append_or_log};
 
 /// The `prev_hash` of the first entry.

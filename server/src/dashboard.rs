@@ -10,9 +10,8 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::{
-    auth::Principal,
-    directory::Permission,
-    error::ApiError,
+    directory::{Permission, Principal},
+    service::ServiceError,
     store::{DynStore, dashboard::Point},
 };
 
@@ -52,10 +51,10 @@ pub struct DashboardView {
 }
 
 /// The period's first and last day as given, else 1 January of this year up to today.
-fn period(from: Option<&str>, to: Option<&str>, today: Date) -> Result<(Date, Date), ApiError> {
+fn period(from: Option<&str>, to: Option<&str>, today: Date) -> Result<(Date, Date), ServiceError> {
     let parse = |name: &str, v: &str| {
         v.parse::<Date>()
-            .map_err(|_| ApiError::BadRequest(format!("{name} must be a date such as 2026-11-30")))
+            .map_err(|_| ServiceError::Invalid(format!("{name} must be a date such as 2026-11-30")))
     };
     let from = match from.filter(|s| !s.is_empty()) {
         Some(f) => parse("from", f)?,
@@ -66,7 +65,7 @@ fn period(from: Option<&str>, to: Option<&str>, today: Date) -> Result<(Date, Da
         None => today,
     };
     if to < from {
-        return Err(ApiError::BadRequest("to is before from".into()));
+        return Err(ServiceError::Invalid("to is before from".into()));
     }
     Ok((from, to))
 }
@@ -77,27 +76,27 @@ pub async fn view(
     unit: Option<&str>,
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<DashboardView, ApiError> {
+) -> Result<DashboardView, ServiceError> {
     principal.require(Permission::ReadRecords, "reading records")?;
     let unit = match unit.filter(|u| !u.is_empty()) {
-        Some(u) => UnitPath::parse(u).map_err(|_| ApiError::NotFound)?,
+        Some(u) => UnitPath::parse(u).map_err(|_| ServiceError::NotFound)?,
         None => principal.unit.clone(),
     };
     if !principal.unit.contains(&unit) {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound);
     }
     let zone = unit.time_zone();
     let tz = zone.time_zone();
     let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
     let (first, last) = period(from, to, today)?;
-    let ms = |d: Date| -> Result<i64, ApiError> {
+    let ms = |d: Date| -> Result<i64, ServiceError> {
         d.to_zoned(tz.clone())
             .map(|z| z.timestamp().as_millisecond())
-            .map_err(|_| ApiError::BadRequest("the period is out of range".into()))
+            .map_err(|_| ServiceError::Invalid("the period is out of range".into()))
     };
     let next = last
         .tomorrow()
-        .map_err(|_| ApiError::BadRequest("the period is out of range".into()))?;
+        .map_err(|_| ServiceError::Invalid("the period is out of range".into()))?;
     let (from_ms, to_ms) = (ms(first)?, ms(next)?);
     let offset_ms = i64::from(zone.utc_offset_hours()) * 3_600_000;
     // Independent reads: on separate connections they run at once, one core each.
@@ -119,7 +118,7 @@ pub async fn view(
         months.insert(month.strftime("%Y-%m").to_string(), vec![0; areas.len()]);
         month = month
             .checked_add(jiff::Span::new().months(1))
-            .map_err(|_| ApiError::BadRequest("the period is out of range".into()))?;
+            .map_err(|_| ServiceError::Invalid("the period is out of range".into()))?;
     }
     let epoch = jiff::civil::date(1970, 1, 1);
     for d in area_days {

@@ -1,5 +1,9 @@
 //! The API's error type: every failure a handler can return, each mapped once to a status code
 //! and a JSON [`ErrorBody`] that says what to do. Internal details are logged, never returned.
+//!
+//! The layers below HTTP return their own errors ([`ServiceError`], [`DirectoryError`],
+//! [`LkeServiceError`], [`StoreError`], [`BlobError`], the directory's [`NotAllowed`] and
+//! [`Inactive`]); the `From` impls here are the one place they become HTTP answers.
 
 use axum::{
     Json,
@@ -12,7 +16,13 @@ use bukti_core::{
     record::workflow::Refusal,
 };
 
-use crate::{blob::BlobError, directory::DirectoryError, store::StoreError};
+use crate::{
+    blob::BlobError,
+    directory::{DirectoryError, Inactive, NotAllowed},
+    lke::LkeServiceError,
+    service::ServiceError,
+    store::StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -52,14 +62,45 @@ pub enum ApiError {
     #[error(transparent)]
     Workflow(#[from] Refusal),
     #[error(transparent)]
-    Lke(crate::lke::LkeServiceError),
+    Lke(LkeServiceError),
 }
 
-impl From<crate::lke::LkeServiceError> for ApiError {
-    fn from(e: crate::lke::LkeServiceError) -> Self {
+impl From<LkeServiceError> for ApiError {
+    fn from(e: LkeServiceError) -> Self {
         match e {
-            crate::lke::LkeServiceError::Store(s) => ApiError::Store(s),
+            LkeServiceError::Store(s) => ApiError::Store(s),
             other => ApiError::Lke(other),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::NotAllowed(why) => ApiError::Forbidden(why),
+            ServiceError::Invalid(why) => ApiError::BadRequest(why),
+            ServiceError::Busy => ApiError::Busy,
+            ServiceError::Workflow(refusal) => ApiError::Workflow(refusal),
+            ServiceError::BlobTooLarge { limit } => ApiError::BlobTooLarge { limit },
+            ServiceError::ChunkTooLarge => ApiError::BodyTooLarge,
+            ServiceError::Blob(e) => ApiError::Blob(e),
+            ServiceError::Store(e) => ApiError::Store(e),
+        }
+    }
+}
+
+impl From<NotAllowed> for ApiError {
+    fn from(e: NotAllowed) -> Self {
+        ApiError::Forbidden(e.0)
+    }
+}
+
+impl From<Inactive> for ApiError {
+    fn from(e: Inactive) -> Self {
+        match e {
+            Inactive::Revoked => ApiError::Revoked,
+            other => ApiError::Unauthorized(other.to_string()),
         }
     }
 }
@@ -105,7 +146,7 @@ impl ApiError {
             ApiError::Revoked => (StatusCode::UNAUTHORIZED, "revoked"),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Lke(e) => {
-                use crate::lke::LkeServiceError as L;
+                use LkeServiceError as L;
                 match e {
                     L::NotAllowed(_) => (StatusCode::FORBIDDEN, "forbidden"),
                     L::OutsideScope | L::UnknownEvidence(_) => (StatusCode::NOT_FOUND, "not_found"),

@@ -1,6 +1,6 @@
 //! What an export writes, row by row, pure: CSV (RFC 4180, UTF-8 with a byte order mark so
-//! spreadsheet programs read Indonesian text right) and GeoJSON. The handlers stream pages of
-//! rows from the store through these ([`crate::api::export`]).
+//! spreadsheet programs read Indonesian text right) and GeoJSON. The export handlers stream
+//! pages of rows from the store through these.
 //!
 //! CSV cells that a spreadsheet would run as a formula (text starting with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) get a leading apostrophe. Only text cells are touched: numbers and

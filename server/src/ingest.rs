@@ -22,10 +22,10 @@ use bukti_core::{
 use jiff::Timestamp;
 
 use crate::{
-    auth::Principal,
     authz::{self, Pusher},
-    error::ApiError,
+    directory::Principal,
     projection::Projection,
+    service::ServiceError,
     store::{DynStore, RecordWrite, StoredDoc, WriteOutcome},
 };
 
@@ -215,7 +215,7 @@ pub async fn push(
     store: &DynStore,
     pusher: &Principal,
     records: Vec<PushRecord>,
-) -> Result<Vec<PushResult>, ApiError> {
+) -> Result<Vec<PushResult>, ServiceError> {
     let mut outcomes: Vec<Option<PushOutcome>> = vec![None; records.len()];
     let mut seen = HashSet::new();
     let mut unique = Vec::new();
@@ -281,12 +281,12 @@ pub enum Planned<A> {
 /// document (or `None`) and merges into it on the blocking pool (Automerge work is CPU-bound);
 /// the writes of one round go to the store in one transaction, and a record another writer
 /// changed since it was loaded is loaded and planned again on top of theirs. Answers come back
-/// in the order of `ids`; [`ApiError::Busy`] when records still lose after [`MAX_ATTEMPTS`].
+/// in the order of `ids`; [`ServiceError::Busy`] when records still lose after [`MAX_ATTEMPTS`].
 pub async fn write_merged<A, F>(
     store: &DynStore,
     ids: Vec<RecordId>,
     plan: F,
-) -> Result<Vec<A>, ApiError>
+) -> Result<Vec<A>, ServiceError>
 where
     A: Send + 'static,
     F: Fn(usize, Option<&StoredDoc>) -> Planned<A> + Send + Sync + 'static,
@@ -297,7 +297,10 @@ where
     // At most one batch per CPU is merged and written at a time: more cannot go faster (the
     // merge is CPU-bound and SQLite has one writer), and every batch in flight holds tens of MB
     // of Automerge state, so a burst of devices would otherwise multiply the server's memory.
-    let _permit = ingest_slots().acquire().await.map_err(|_| ApiError::Busy)?;
+    let _permit = ingest_slots()
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::Busy)?;
     for _ in 0..MAX_ATTEMPTS {
         if pending.is_empty() {
             break;
@@ -311,11 +314,7 @@ where
                 .collect::<Vec<_>>()
         })
         .await
-        .map_err(|e| {
-            ApiError::Store(crate::store::StoreError::Corrupt(format!(
-                "ingest task failed: {e}"
-            )))
-        })?;
+        .map_err(|e| ServiceError::corrupt(format!("ingest task failed: {e}")))?;
         let mut writes = Vec::new();
         let mut waiting = Vec::new();
         for (i, p) in pending.iter().zip(planned) {
@@ -341,7 +340,7 @@ where
         }
     }
     if !pending.is_empty() {
-        return Err(ApiError::Busy);
+        return Err(ServiceError::Busy);
     }
     Ok(answers
         .into_iter()

@@ -9,16 +9,21 @@
 //! - [`listen`]: accepting connections (header timeout, connections per address);
 //!   [`routes`]: the router and its tower layers; [`middleware`]: rules every request shares;
 //!   [`api`]: one module per resource.
-//! - [`auth`]: bearer tokens and session cookies → principals bound to a unit subtree.
-//! - [`directory`]: units, people and roles, device enrollment, web sign-in; [`ratelimit`].
+//! - [`auth`]: bearer tokens and session cookies → principals bound to a unit subtree;
+//!   [`error`]: the one map from every layer's errors to HTTP answers.
+//! - [`directory`]: units, people and roles, principals and token hashing, device enrollment,
+//!   web sign-in; [`ratelimit`].
 //! - [`ingest`]: the push pipeline and the one write path for records; [`review`]: the
-//!   two-level review workflow's steps; [`projection`]: the columns derived from a document.
+//!   two-level review workflow's steps; [`projection`]: the columns derived from a document;
+//!   [`service`]: what those services refuse or fail with.
 //! - [`store`]: the evidence-store trait with its SQLite and PostgreSQL implementations.
 //! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
 //! - [`audit`]: the hash-chained audit log of who did and saw what.
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
 //! - [`web`]: the HQ console's pages (sign-in, records, one record), server-rendered.
 //! - [`ops`]: operator maintenance: backup, restore and the projection rebuild.
+//!
+//! Dependencies point one way: HTTP → services → store and blobs; `layers` (a test) keeps it so.
 
 pub mod admin;
 pub mod api;
@@ -32,6 +37,7 @@ pub mod directory;
 pub mod error;
 pub mod export;
 pub mod ingest;
+mod layers;
 pub mod listen;
 pub mod lke;
 pub mod metrics;
@@ -41,6 +47,7 @@ pub mod projection;
 pub mod ratelimit;
 pub mod review;
 pub mod routes;
+pub mod service;
 pub mod store;
 pub mod web;
 

@@ -13,8 +13,7 @@ use bukti_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    auth::Principal,
-    directory::Permission,
+    directory::{Permission, Principal},
     store::{
         DynStore, StoreError,
         lke::{AnswerRow, EvidenceCount, EvidenceRecord, Figures, StoredEdition},

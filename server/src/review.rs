@@ -25,11 +25,10 @@ use serde::Serialize;
 
 use crate::{
     audit::AuditEvent,
-    auth::Principal,
-    directory::Permission,
-    error::ApiError,
+    directory::{Permission, Principal},
     ingest::{Planned, write_merged},
     projection::Projection,
+    service::ServiceError,
     store::{DynStore, RecordWrite, StoredDoc},
 };
 
@@ -58,7 +57,7 @@ pub async fn apply(
     principal: &Principal,
     id: RecordId,
     steps: Vec<Step>,
-) -> Result<Reviewed, ApiError> {
+) -> Result<Reviewed, ServiceError> {
     let Some(main) = steps.first() else {
         return Err(Refusal::Invalid("nothing to do: send a step".into()).into());
     };
@@ -101,17 +100,13 @@ pub fn take(
     id: RecordId,
     steps: &[Step],
     now: Timestamp,
-) -> Result<(Option<RecordWrite>, Reviewed), ApiError> {
-    let stored = stored.ok_or(ApiError::NotFound)?;
-    let corrupt = |why: String| {
-        ApiError::Store(crate::store::StoreError::Corrupt(format!(
-            "record {id}: {why}"
-        )))
-    };
+) -> Result<(Option<RecordWrite>, Reviewed), ServiceError> {
+    let stored = stored.ok_or(ServiceError::NotFound)?;
+    let corrupt = |why: String| ServiceError::corrupt(format!("record {id}: {why}"));
     let doc = ingest::load_document(&stored.doc).map_err(|e| corrupt(e.to_string()))?;
     let before = record::doc::read(&doc).map_err(|p| corrupt(Problem::join(&p)))?;
     if !principal.may_see(&before.unit, &before.officer) {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound);
     }
     let mut doc = RecordDoc::from_automerge(doc.with_actor(principal.actor()));
     let state = workflow::derive(doc.automerge()).state;
@@ -137,11 +132,11 @@ pub fn take(
     }
     let problems = record::validate(&record, Catalogue::builtin(), now);
     if !problems.is_empty() {
-        return Err(ApiError::BadRequest(Problem::join(&problems)));
+        return Err(ServiceError::Invalid(Problem::join(&problems)));
     }
     let bytes = doc.save();
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ServiceError::Invalid(format!(
             "the record would grow to {} bytes, over the limit of {MAX_DOCUMENT_BYTES}; \
              say it in fewer words",
             bytes.len()
@@ -164,10 +159,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::{
-        auth::PrincipalKind,
-        directory::{Role, Roles},
-    };
+    use crate::directory::{PrincipalKind, Role, Roles};
 
     fn person(unit: &str, role: Role) -> Principal {
         Principal {
@@ -258,16 +250,16 @@ mod tests {
         let now = record::now_ms();
         assert!(matches!(
             take(Some(&doc), &elsewhere, "x", id, &ready, now),
-            Err(ApiError::NotFound)
+            Err(ServiceError::NotFound)
         ));
         assert!(matches!(
             take(None, &elsewhere, "x", id, &ready, now),
-            Err(ApiError::NotFound)
+            Err(ServiceError::NotFound)
         ));
         let kapolsek = person("bali/buleleng/sawan", Role::Approver);
         assert!(matches!(
             take(Some(&doc), &kapolsek, "x", id, &[Step::Forward], now),
-            Err(ApiError::Workflow(Refusal::WrongState { .. }))
+            Err(ServiceError::Workflow(Refusal::WrongState { .. }))
         ));
     }
 }

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{QueryParams, query};
 use crate::{
-    AppState, audit::AuditEntry, auth::Principal, directory::Permission, error::ApiResult,
+    AppState,
+    audit::AuditEntry,
+    directory::{Permission, Principal},
+    error::ApiResult,
 };
 
 const DEFAULT_LIMIT: u32 = 100;

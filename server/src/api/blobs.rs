@@ -20,11 +20,12 @@ use serde_json::json;
 use super::{Body as JsonBody, record_id};
 use crate::{
     AppState,
-    auth::{Device, Hq, Principal},
+    auth::{Device, Hq},
     blob::{
         BlobHash,
         upload::{self, Chunk, Progress},
     },
+    directory::Principal,
     error::{ApiError, ApiResult},
 };
 

@@ -97,7 +97,7 @@ fn audited_filters(f: &ListFilter) -> serde_json::Value {
 
 async fn start(
     state: AppState,
-    hq: crate::auth::Principal,
+    hq: crate::directory::Principal,
     params: QueryParams<ListFilter>,
     format: Format,
 ) -> ApiResult<Response> {

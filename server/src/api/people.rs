@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::Body;
 use crate::{
     AppState,
-    auth::{Hq, NewPrincipal, PrincipalKind, new_token},
+    auth::Hq,
     directory::{
-        Permission, Person, Unit,
+        NewPrincipal, Permission, Person, PrincipalKind, Unit, new_token,
         service::{self, PersonInput},
     },
     error::{ApiError, ApiResult},

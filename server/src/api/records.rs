@@ -20,8 +20,9 @@ use super::{QueryParams, query, record_id};
 use crate::{
     AppState,
     audit::AuditEvent,
-    auth::{Hq, Principal},
+    auth::Hq,
     blob::upload::{PhotoView, photo_views},
+    directory::Principal,
     error::{ApiError, ApiResult},
     store::{ListFilter, Page, RecordSummary},
 };

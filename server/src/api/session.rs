@@ -16,8 +16,8 @@ use super::Body;
 use crate::{
     AppState,
     audit::{self, Action, Actor, AuditEvent},
-    auth::{Principal, SESSION_COOKIE, hash_token, session_cookie},
-    directory::service,
+    auth::{SESSION_COOKIE, session_cookie},
+    directory::{Principal, hash_token, service},
     error::{ApiError, ApiResult},
 };
 

@@ -19,7 +19,7 @@ pub mod upload;
 use std::{fmt, pin::Pin, sync::Arc};
 
 use async_trait::async_trait;
-use axum::body::Bytes;
+use bytes::Bytes;
 use futures::Stream;
 use sha2::{Digest, Sha256};
 

@@ -1,6 +1,6 @@
 //! The blob rules between the API and the stores: who may upload or read which hash, when an
 //! upload is complete, and keeping the database's list of complete blobs and their holders in
-//! step with the blob store. Handlers in [`crate::api::blobs`] only parse and answer.
+//! step with the blob store. The API's blob handlers only parse the request and answer.
 //!
 //! Content addressing is not a capability. A device may upload any hash a record in its scope
 //! names, but an upload counts as complete for it only once its own officer's devices sent those
@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use super::{BlobError, BlobHash, ByteStream, ChunkStream, DynBlobs, Uploader};
 use crate::{
-    auth::Principal,
-    error::ApiError,
+    directory::Principal,
+    service::ServiceError,
     store::{
         DynStore,
         photos::{BlobMeta, Scope},
@@ -63,9 +63,11 @@ pub fn scope_of(caller: &Principal) -> Scope<'_> {
 }
 
 /// The officer a device uploads for: the one who will hold what it sends.
-fn officer_of(device: &Principal) -> Result<&str, ApiError> {
+fn officer_of(device: &Principal) -> Result<&str, ServiceError> {
     device.officer.as_deref().ok_or_else(|| {
-        ApiError::Forbidden("this device is not enrolled for an officer; enroll it again".into())
+        ServiceError::NotAllowed(
+            "this device is not enrolled for an officer; enroll it again".into(),
+        )
     })
 }
 
@@ -74,16 +76,16 @@ async fn referenced(
     store: &DynStore,
     device: &Principal,
     hash: &BlobHash,
-) -> Result<BlobMeta, ApiError> {
+) -> Result<BlobMeta, ServiceError> {
     store
         .referenced(scope_of(device), &[hash.as_str().to_owned()])
         .await?
         .remove(hash.as_str())
-        .ok_or(ApiError::NotFound)
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Whether `officer` holds `hash`.
-async fn holds(store: &DynStore, officer: &str, hash: &BlobHash) -> Result<bool, ApiError> {
+async fn holds(store: &DynStore, officer: &str, hash: &BlobHash) -> Result<bool, ServiceError> {
     Ok(store
         .held(officer, &[hash.as_str().to_owned()])
         .await?
@@ -98,7 +100,7 @@ pub async fn missing(
     blobs: &Blobs,
     device: &Principal,
     hashes: &[String],
-) -> Result<MissingBlobsResponse, ApiError> {
+) -> Result<MissingBlobsResponse, ServiceError> {
     let officer = officer_of(device)?;
     let uploader = Uploader::officer(officer);
     let mut seen = HashSet::new();
@@ -132,7 +134,7 @@ pub async fn head(
     blobs: &Blobs,
     device: &Principal,
     hash: &BlobHash,
-) -> Result<Progress, ApiError> {
+) -> Result<Progress, ServiceError> {
     let officer = officer_of(device)?;
     let meta = referenced(store, device, hash).await?;
     if holds(store, officer, hash).await? {
@@ -146,16 +148,16 @@ pub async fn head(
 }
 
 /// Refuses a blob longer than the server accepts, before anything is looked up.
-pub fn check_length(chunk: &Chunk, max_bytes: u64) -> Result<(), ApiError> {
+pub fn check_length(chunk: &Chunk, max_bytes: u64) -> Result<(), ServiceError> {
     if chunk.length > max_bytes {
-        return Err(ApiError::BlobTooLarge { limit: max_bytes });
+        return Err(ServiceError::BlobTooLarge { limit: max_bytes });
     }
     Ok(())
 }
 
 /// How many body bytes `chunk` may carry: no further than the blob's end and no more than one
 /// chunk. Pure, so the upload protocol's arithmetic can be fuzzed on its own.
-pub fn chunk_room(chunk: &Chunk) -> Result<u64, ApiError> {
+pub fn chunk_room(chunk: &Chunk) -> Result<u64, ServiceError> {
     let room = chunk.length.saturating_sub(chunk.offset);
     if chunk.declared.is_some_and(|n| n > room) || chunk.offset > chunk.length {
         return Err(BlobError::ChunkTooLong {
@@ -165,7 +167,7 @@ pub fn chunk_room(chunk: &Chunk) -> Result<u64, ApiError> {
     }
     let max = room.min(MAX_CHUNK_BYTES as u64);
     if chunk.declared.is_some_and(|n| n > max) {
-        return Err(ApiError::BodyTooLarge);
+        return Err(ServiceError::ChunkTooLarge);
     }
     Ok(max)
 }
@@ -179,7 +181,7 @@ pub async fn append(
     hash: &BlobHash,
     chunk: Chunk,
     body: ChunkStream,
-) -> Result<UploadResponse, ApiError> {
+) -> Result<UploadResponse, ServiceError> {
     check_length(&chunk, blobs.max_bytes)?;
     let officer = officer_of(device)?;
     let meta = referenced(store, device, hash).await?;
@@ -230,14 +232,14 @@ pub async fn open(
     blobs: &Blobs,
     caller: &Principal,
     hash: &BlobHash,
-) -> Result<(BlobMeta, ByteStream), ApiError> {
+) -> Result<(BlobMeta, ByteStream), ServiceError> {
     let meta = store
         .readable_blob(scope_of(caller), hash.as_str())
         .await?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     let bytes = blobs.store.get(hash).await?.ok_or_else(|| {
         tracing::error!(%hash, "blob recorded as complete is missing from the blob store");
-        ApiError::NotFound
+        ServiceError::NotFound
     })?;
     Ok((meta, bytes))
 }
@@ -261,7 +263,7 @@ pub async fn photo_views(
     store: &DynStore,
     id: RecordId,
     photos: &std::collections::BTreeMap<String, PhotoRef>,
-) -> Result<Vec<PhotoView>, ApiError> {
+) -> Result<Vec<PhotoView>, ServiceError> {
     if photos.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,5 +1,6 @@
 //! The directory: the unit tree (Polda → Polres → Polsek → Polsubsektor, plus functional
-//! sections), the people in it with their roles, device enrollment and web sign-in.
+//! sections), the people in it with their roles, the credentials they and their devices hold
+//! ([`principal`]), device enrollment and web sign-in.
 //!
 //! The types and checks here are pure; [`service`] runs them against the store. Handlers and the
 //! `bukti-server` commands both call [`service`], so the web and the command line enforce the same
@@ -8,6 +9,7 @@
 pub mod cli;
 pub mod demo;
 pub mod password;
+pub mod principal;
 pub mod qr;
 pub mod roles;
 pub mod service;
@@ -16,6 +18,10 @@ use bukti_core::unit::{InvalidUnitPath, UnitPath};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use principal::{
+    Inactive, NewPrincipal, NotAllowed, Principal, PrincipalKind, hash_token, new_token,
+    random_secret,
+};
 pub use roles::{Permission, Role, Roles, UnknownRole};
 
 use crate::store::StoreError;

@@ -15,14 +15,11 @@ use uuid::Uuid;
 
 use super::{
     CodeRefusal, DirectoryError, NewEnrollment, Person, Role, Roles, Unit, UnitKind, check_name,
-    check_nrp, demo::DEMO_UNITS, parent_of, password,
+    check_nrp, demo::DEMO_UNITS, hash_token, new_token, parent_of, password, random_secret,
 };
-use crate::{
-    auth::{hash_token, new_token, random_secret},
-    store::{
-        DynStore,
-        directory::{Enrolled, EnrollingDevice},
-    },
+use crate::store::{
+    DynStore,
+    directory::{Enrolled, EnrollingDevice},
 };
 
 /// How long an enrollment code stays good unless the issuer says otherwise.

@@ -4,11 +4,11 @@
 //! Appends are serialised across every process using the database (SQLite: `BEGIN IMMEDIATE`
 //! takes the file's write lock before the head is read; PostgreSQL: a transaction-scoped advisory
 //! lock), so concurrent servers extend one chain instead of forking it. Triggers refuse UPDATE
-//! and DELETE; [`verify`] catches edits made by someone who dropped them.
+//! and DELETE; [`verify`] catches edits made by someone who dropped them. One body of SQL
+//! serves both databases ([`impl_audit_log!`]).
 
 use async_trait::async_trait;
 use bukti_core::unit::UnitPath;
-use sqlx::{PgConnection, SqliteConnection};
 
 use super::{DynStore, StoreError, postgres::PgStore, rows::StoreRow, sqlite::SqliteStore};
 use crate::audit::{Actor, AuditEntry, AuditEvent, Breach, ChainCheck, GENESIS, decode_hash};
@@ -125,140 +125,87 @@ fn link(events: &[AuditEvent], head: Option<(i64, String)>) -> Result<Vec<AuditE
 
 const HEAD: &str = "select seq, hash from audit_entry order by seq desc limit 1";
 
-macro_rules! insert_entries {
-    ($tx:expr, $sql:expr, $entries:expr) => {
-        for e in $entries {
-            sqlx::query($sql)
-                .bind(e.seq)
-                .bind(e.at)
-                .bind(&e.actor.kind)
-                .bind(&e.actor.id)
-                .bind(&e.actor.name)
-                .bind(&e.action)
-                .bind(&e.subject)
-                .bind(&e.unit)
-                .bind(&e.detail)
-                .bind(&e.prev_hash)
-                .bind(&e.hash)
-                .execute(&mut *$tx)
-                .await?;
+const INSERT: &str = "insert into audit_entry (seq, at_ms, actor_kind, actor_id, actor_name, \
+     action, subject, unit, detail, prev_hash, hash) \
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Implements [`AuditLog`] for a store whose reads go to `$read`.
+macro_rules! impl_audit_log {
+    ($store:ty, $read:ident) => {
+        #[async_trait]
+        impl AuditLog for $store {
+            async fn append_audit(
+                &self,
+                events: &[AuditEvent],
+            ) -> Result<Vec<AuditEntry>, StoreError> {
+                // Another process's append cannot slip in between reading the head and
+                // writing after it.
+                let mut tx = self.begin_serialised(AUDIT_LOCK).await?;
+                let head = sqlx::query_as(HEAD).fetch_optional(&mut *tx).await?;
+                let entries = link(events, head)?;
+                for e in &entries {
+                    sqlx::query(INSERT)
+                        .bind(e.seq)
+                        .bind(e.at)
+                        .bind(&e.actor.kind)
+                        .bind(&e.actor.id)
+                        .bind(&e.actor.name)
+                        .bind(&e.action)
+                        .bind(&e.subject)
+                        .bind(&e.unit)
+                        .bind(&e.detail)
+                        .bind(&e.prev_hash)
+                        .bind(&e.hash)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(entries)
+            }
+
+            async fn audit_since(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<AuditEntry>, StoreError> {
+                let sql = format!(
+                    "select {COLUMNS} from audit_entry where seq > $1 order by seq limit $2"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter().map(entry).collect()
+            }
+
+            async fn audit_page(
+                &self,
+                scope: &UnitPath,
+                unitless: bool,
+                before: i64,
+                limit: u32,
+            ) -> Result<Vec<AuditEntry>, StoreError> {
+                let (lo, hi) = scope.descendant_range();
+                let sql = format!(
+                    "select {COLUMNS} from audit_entry where seq < $1 and \
+                     (unit = $2 or (unit >= $3 and unit < $4) or ($5 and unit is null)) \
+                     order by seq desc limit $6"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(before)
+                    .bind(scope.as_str())
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(unitless)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter().map(entry).collect()
+            }
         }
     };
 }
 
-async fn insert_sqlite(
-    tx: &mut SqliteConnection,
-    entries: &[AuditEntry],
-) -> Result<(), StoreError> {
-    let sql = "insert into audit_entry (seq, at_ms, actor_kind, actor_id, actor_name, action, subject, \
-               unit, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    insert_entries!(tx, sql, entries);
-    Ok(())
-}
-
-async fn insert_pg(tx: &mut PgConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    let sql = "insert into audit_entry (seq, at_ms, actor_kind, actor_id, actor_name, action, subject, \
-               unit, detail, prev_hash, hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-    insert_entries!(tx, sql, entries);
-    Ok(())
-}
-
-#[async_trait]
-impl AuditLog for SqliteStore {
-    async fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditEntry>, StoreError> {
-        // IMMEDIATE: another process's append cannot slip in between reading the head and
-        // writing after it.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let head = sqlx::query_as(HEAD).fetch_optional(&mut *tx).await?;
-        let entries = link(events, head)?;
-        insert_sqlite(&mut tx, &entries).await?;
-        tx.commit().await?;
-        Ok(entries)
-    }
-
-    async fn audit_since(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let sql = format!("select {COLUMNS} from audit_entry where seq > ? order by seq limit ?");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(entry).collect()
-    }
-
-    async fn audit_page(
-        &self,
-        scope: &UnitPath,
-        unitless: bool,
-        before: i64,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let (lo, hi) = scope.descendant_range();
-        let sql = format!(
-            "select {COLUMNS} from audit_entry where seq < ? and \
-             (unit = ? or (unit >= ? and unit < ?) or (? and unit is null)) \
-             order by seq desc limit ?"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(before)
-            .bind(scope.as_str())
-            .bind(lo)
-            .bind(hi)
-            .bind(unitless)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(entry).collect()
-    }
-}
-
-#[async_trait]
-impl AuditLog for PgStore {
-    async fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("select pg_advisory_xact_lock($1)")
-            .bind(AUDIT_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        let head = sqlx::query_as(HEAD).fetch_optional(&mut *tx).await?;
-        let entries = link(events, head)?;
-        insert_pg(&mut tx, &entries).await?;
-        tx.commit().await?;
-        Ok(entries)
-    }
-
-    async fn audit_since(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let sql = format!("select {COLUMNS} from audit_entry where seq > $1 order by seq limit $2");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(entry).collect()
-    }
-
-    async fn audit_page(
-        &self,
-        scope: &UnitPath,
-        unitless: bool,
-        before: i64,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let (lo, hi) = scope.descendant_range();
-        let sql = format!(
-            "select {COLUMNS} from audit_entry where seq < $1 and \
-             (unit = $2 or (unit >= $3 and unit < $4) or ($5 and unit is null)) \
-             order by seq desc limit $6"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(before)
-            .bind(scope.as_str())
-            .bind(lo)
-            .bind(hi)
-            .bind(unitless)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(entry).collect()
-    }
-}
+impl_audit_log!(SqliteStore, reader);
+impl_audit_log!(PgStore, pool);

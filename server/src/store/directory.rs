@@ -8,9 +8,8 @@ use bukti_core::unit::UnitPath;
 use uuid::Uuid;
 
 use super::{StoreError, rows::StoreRow};
-use crate::{
-    auth::NewPrincipal,
-    directory::{CodeRefusal, DeviceInfo, NewEnrollment, Person, Roles, Unit, UnitKind},
+use crate::directory::{
+    CodeRefusal, DeviceInfo, NewEnrollment, NewPrincipal, Person, Principal, Roles, Unit, UnitKind,
 };
 
 /// What an enrolling device brings besides the code.
@@ -35,10 +34,7 @@ pub trait Directory {
     async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), StoreError>;
 
     /// The principal holding a token with this SHA-256, revoked or not.
-    async fn principal_by_token_hash(
-        &self,
-        hash: &[u8],
-    ) -> Result<Option<crate::auth::Principal>, StoreError>;
+    async fn principal_by_token_hash(&self, hash: &[u8]) -> Result<Option<Principal>, StoreError>;
 
     /// Adds a unit; `false` when the path is taken.
     async fn insert_unit(&self, unit: &Unit) -> Result<bool, StoreError>;
@@ -191,7 +187,7 @@ macro_rules! impl_directory {
             async fn principal_by_token_hash(
                 &self,
                 hash: &[u8],
-            ) -> Result<Option<crate::auth::Principal>, StoreError> {
+            ) -> Result<Option<Principal>, StoreError> {
                 let row = sqlx::query(
                     "select p.principal_id, p.kind, p.role, p.name, p.unit, p.officer, \
                      p.actor_id, p.revoked_at, p.person_id, p.own_records_only, \

@@ -1,6 +1,11 @@
 //! The central evidence store: one trait, two implementations (SQLite, the embedded default, and
 //! PostgreSQL, for many server processes over one database).
 //!
+//! The SQL is written once for both: every statement takes `$n` placeholders, each module's
+//! `impl_…!` macro instantiates one body for both stores, and where the databases really differ
+//! (full-text search, array statements, how writers exclude each other) a small dialect
+//! function says so ([`records`] lists them; [`query::Dialect`] for HQ's list).
+//!
 //! The store keeps each record's compacted Automerge document beside its relational projection
 //! and writes both in one transaction. It holds no state in process memory: the change feed's
 //! sequence, optimistic-locking versions and principals all live in the database, so several
@@ -14,6 +19,7 @@ pub mod maintenance;
 pub mod photos;
 pub mod postgres;
 pub mod query;
+mod records;
 mod rows;
 pub mod search;
 pub mod sqlite;

@@ -17,8 +17,12 @@ use async_trait::async_trait;
 use bukti_core::{RecordId, unit::UnitPath};
 use sqlx::{SqliteConnection, postgres::PgConnection};
 
-use super::{StoreError, directory::subtree, rows::StoreRow};
-use crate::projection::PhotoBlob;
+use super::{
+    StoreError,
+    directory::subtree,
+    rows::{StoreRow, marks},
+};
+use crate::projection::{PhotoBlob, Projection};
 
 /// What the records in a scope say about one blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,28 +126,20 @@ fn scope_sql(scope: Scope<'_>) -> (String, Vec<String>) {
     (sql, binds)
 }
 
-/// `$from, $from+1, …`: `n` placeholders.
-fn marks(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Replaces a record's `record_photo` rows inside the caller's write transaction (SQLite).
 pub(super) async fn write_sqlite(
     tx: &mut SqliteConnection,
     record_id: &str,
     photos: &[PhotoBlob],
 ) -> Result<(), StoreError> {
-    sqlx::query("delete from record_photo where record_id = ?")
+    sqlx::query("delete from record_photo where record_id = $1")
         .bind(record_id)
         .execute(&mut *tx)
         .await?;
     for p in photos {
         sqlx::query(
             "insert into record_photo (record_id, photo, role, hash, size, content_type) \
-             values (?, ?, ?, ?, ?, ?) on conflict do nothing",
+             values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
         )
         .bind(record_id)
         .bind(&p.photo)
@@ -159,22 +155,21 @@ pub(super) async fn write_sqlite(
 
 /// Replaces the `record_photo` rows of the written records inside the caller's write
 /// transaction (PostgreSQL), with two array statements for the whole batch.
-pub(super) async fn write_pg<'a>(
+pub(super) async fn write_pg(
     tx: &mut PgConnection,
-    written: impl Iterator<Item = (&'a String, &'a [PhotoBlob])>,
+    written: &[(&str, &Projection)],
 ) -> Result<(), StoreError> {
-    let mut ids = Vec::new();
+    let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
     let (mut rid, mut photo, mut role, mut hash, mut size, mut ctype) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (id, photos) in written {
-        ids.push(id.clone());
-        for p in photos {
-            rid.push(id.clone());
-            photo.push(p.photo.clone());
-            role.push(p.role.as_str().to_owned());
-            hash.push(p.hash.clone());
-            size.push(size_i64(p.size));
-            ctype.push(p.content_type.clone());
+    for (id, p) in written {
+        for blob in &p.photos {
+            rid.push(*id);
+            photo.push(blob.photo.as_str());
+            role.push(blob.role.as_str());
+            hash.push(blob.hash.as_str());
+            size.push(size_i64(blob.size));
+            ctype.push(blob.content_type.as_str());
         }
     }
     sqlx::query("delete from record_photo where record_id = any($1)")

@@ -1,6 +1,7 @@
 //! SQL for HQ's list and the change feed, built once for both databases. Pure: it returns the
 //! text and the values to bind, so the filter logic is tested without a database and user input
-//! only ever reaches SQL as bound values.
+//! only ever reaches SQL as bound values. Placeholders are `$n`, which both databases take; the
+//! [`Dialect`] only picks the full-text search syntax and SQLite's planner hints.
 
 use bukti_core::{record::workflow::State, unit::UnitPath};
 use serde::Deserialize;
@@ -43,6 +44,7 @@ pub struct ListFilter {
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
 pub const MAX_LIST_LIMIT: u32 = 500;
 
+/// Where HQ's list must be written differently for each database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
@@ -85,21 +87,13 @@ pub enum FilterError {
     Search(#[from] super::search::QueryError),
 }
 
+#[derive(Default)]
 struct Builder {
-    dialect: Dialect,
     text: String,
     binds: Vec<Bind>,
 }
 
 impl Builder {
-    fn new(dialect: Dialect) -> Self {
-        Self {
-            dialect,
-            text: String::new(),
-            binds: Vec::new(),
-        }
-    }
-
     fn sql(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self
@@ -107,13 +101,8 @@ impl Builder {
 
     fn bind(&mut self, b: Bind) -> &mut Self {
         self.binds.push(b);
-        match self.dialect {
-            Dialect::Sqlite => self.text.push('?'),
-            Dialect::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.binds.len().to_string());
-            }
-        }
+        self.text.push('$');
+        self.text.push_str(&self.binds.len().to_string());
         self
     }
 
@@ -140,8 +129,8 @@ impl Builder {
     /// column from its planner). A list walks a sort order's index and stops after one page;
     /// SQLite keeps no statistics on how much of the table a subtree holds and would otherwise
     /// fetch the whole subtree by unit and sort it, even when it is every record.
-    fn scope_walked(&mut self, scope: &UnitPath) -> &mut Self {
-        if self.dialect == Dialect::Postgres {
+    fn scope_walked(&mut self, dialect: Dialect, scope: &UnitPath) -> &mut Self {
+        if dialect == Dialect::Postgres {
             return self.scope(scope);
         }
         let (lo, hi) = scope.descendant_range();
@@ -161,25 +150,13 @@ impl Builder {
     }
 }
 
-/// The columns [`super::RecordSummary`] is read from, in order.
-fn summary_columns(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => {
-            "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.state, r.started_at, \
-             r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
-             (select group_concat(code, ',') from record_lke l where l.record_id = r.record_id) as lke, \
-             (select count(distinct p.photo) from record_photo p where p.record_id = r.record_id) as photo_count, \
-             r.activity_at"
-        }
-        Dialect::Postgres => {
-            "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, r.state, r.started_at, \
-             r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
-             (select string_agg(code, ',' order by code) from record_lke l where l.record_id = r.record_id) as lke, \
-             (select count(distinct p.photo) from record_photo p where p.record_id = r.record_id) as photo_count, \
-             r.activity_at"
-        }
-    }
-}
+/// The columns [`super::RecordSummary`] is read from, in order (`string_agg` with an order is
+/// SQLite's too since 3.44; the bundled SQLite is newer).
+const SUMMARY_COLUMNS: &str = "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, \
+     r.state, r.started_at, r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
+     (select string_agg(code, ',' order by code) from record_lke l where l.record_id = r.record_id) as lke, \
+     (select count(distinct p.photo) from record_photo p where p.record_id = r.record_id) as photo_count, \
+     r.activity_at";
 
 /// The list query, or `None` when the filter asks for a unit outside `scope` (an empty page,
 /// exactly as if no such records existed). Pages are keyset pages: the cursor holds the last
@@ -209,11 +186,7 @@ pub fn list(
     b.int(i64::from(page_limit(f)) + 1);
     // The page is chosen first; only its rows then gather their LKE codes and photo counts
     // (a sort would otherwise compute them for every row it sorts).
-    b.text = format!(
-        "select {} from ({}) r{order}",
-        summary_columns(dialect),
-        b.text
-    );
+    b.text = format!("select {SUMMARY_COLUMNS} from ({}) r{order}", b.text);
     Ok(Some(b.finish()))
 }
 
@@ -262,10 +235,10 @@ fn filtered(
             .map(super::search::SearchWords::parse)
             .transpose()?
             .flatten();
-    let mut b = Builder::new(dialect);
+    let mut b = Builder::default();
     b.sql("select ").sql(columns).sql(" from record r where ");
     if walked {
-        b.scope_walked(&scope);
+        b.scope_walked(dialect, &scope);
     } else {
         b.scope(&scope);
     }
@@ -455,14 +428,8 @@ fn parse_cursor(sort: Sort, cursor: &str) -> Result<(Bind, String), FilterError>
 }
 
 /// The change feed query: documents of `scope` after `since`, oldest first.
-pub fn feed(
-    dialect: Dialect,
-    scope: &UnitPath,
-    officer: Option<&str>,
-    since: i64,
-    limit: u32,
-) -> Sql {
-    let mut b = Builder::new(dialect);
+pub fn feed(scope: &UnitPath, officer: Option<&str>, since: i64, limit: u32) -> Sql {
+    let mut b = Builder::default();
     b.sql(
         "select r.record_id, r.feed_seq, r.heads, d.doc from record r \
            join record_doc d on d.record_id = r.record_id where r.feed_seq > ",
@@ -478,10 +445,10 @@ pub fn feed(
 }
 
 /// One record within `scope`, with its document.
-pub fn get(dialect: Dialect, scope: &UnitPath, id: &str) -> Sql {
-    let mut b = Builder::new(dialect);
+pub fn get(scope: &UnitPath, id: &str) -> Sql {
+    let mut b = Builder::default();
     b.sql("select ")
-        .sql(summary_columns(dialect))
+        .sql(SUMMARY_COLUMNS)
         .sql(", d.doc, r.version from record r join record_doc d on d.record_id = r.record_id where r.record_id = ")
         .text(id)
         .sql(" and ")
@@ -554,7 +521,7 @@ mod tests {
         let sql = list(Dialect::Sqlite, &scope, &f)
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|| panic!("in scope"));
-        assert!(sql.text.contains("r.state = ?"), "{}", sql.text);
+        assert!(sql.text.contains("r.state = $"), "{}", sql.text);
         assert!(sql.binds.contains(&Bind::Text("forwarded".into())));
         let bogus = ListFilter {
             state: Some("approved".into()),

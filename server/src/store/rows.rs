@@ -9,7 +9,7 @@ use super::{
     query::{self, Bind, Sql},
     split_lke,
 };
-use crate::auth::{Principal, PrincipalKind};
+use crate::directory::{Principal, PrincipalKind, Roles};
 
 pub trait StoreRow {
     fn text(&self, col: &str) -> Result<String, sqlx::Error>;
@@ -48,6 +48,14 @@ macro_rules! impl_store_row {
 impl_store_row!(sqlx::sqlite::SqliteRow);
 impl_store_row!(sqlx::postgres::PgRow);
 
+/// `$from, $from+1, …`: `n` placeholders, for an `in (…)` list.
+pub fn marks(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Binds a built query's values in order.
 pub fn bind_all<'q, DB>(sql: &'q Sql) -> sqlx::query::Query<'q, DB, DB::Arguments>
 where
@@ -74,8 +82,7 @@ pub fn principal(r: &impl StoreRow) -> Result<Principal, StoreError> {
             .map_err(|_| StoreError::Corrupt(format!("principal id {id:?}")))?,
         kind: PrincipalKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("principal kind {kind:?}")))?,
-        roles: crate::directory::Roles::parse(&r.text("role")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        roles: Roles::parse(&r.text("role")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         name: r.text("name")?,
         unit: bukti_core::unit::UnitPath::parse(&unit)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,

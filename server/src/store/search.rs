@@ -124,17 +124,17 @@ pub(super) async fn write_sqlite(
     p: &Projection,
 ) -> Result<(), StoreError> {
     let search_id: i64 = sqlx::query_scalar(
-        "insert into record_search (record_id) values (?) \
+        "insert into record_search (record_id) values ($1) \
          on conflict (record_id) do update set record_id = excluded.record_id returning search_id",
     )
     .bind(record_id)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("delete from record_fts where rowid = ?")
+    sqlx::query("delete from record_fts where rowid = $1")
         .bind(search_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("insert into record_fts (rowid, title, place, narrative) values (?, ?, ?, ?)")
+    sqlx::query("insert into record_fts (rowid, title, place, narrative) values ($1, $2, $3, $4)")
         .bind(search_id)
         .bind(&p.title)
         .bind(&p.place)
@@ -146,13 +146,13 @@ pub(super) async fn write_sqlite(
 
 /// Rewrites the search rows of a batch's written records in one statement (PostgreSQL); the
 /// `tsvector` is a generated column.
-pub(super) async fn write_pg<'a>(
+pub(super) async fn write_pg(
     tx: &mut PgConnection,
-    written: impl Iterator<Item = (&'a String, &'a Projection)>,
+    written: &[(&str, &Projection)],
 ) -> Result<(), StoreError> {
     let (mut ids, mut titles, mut places, mut narratives) = (vec![], vec![], vec![], vec![]);
     for (id, p) in written {
-        ids.push(id.as_str());
+        ids.push(*id);
         titles.push(p.title.as_str());
         places.push(p.place.as_str());
         narratives.push(p.narrative.as_str());

@@ -2,22 +2,23 @@
 //! so an acknowledged push survives a power cut. Writes go through a single connection (SQLite
 //! has one writer anyway, and queueing in the pool beats spinning on `SQLITE_BUSY`); reads use a
 //! separate pool so HQ queries and pulls never wait behind a push.
+//!
+//! The SQL is shared with PostgreSQL ([`super::records`] and the other store modules); what is
+//! SQLite's own is opening the file and the three dialect functions at the end.
 
-use std::{collections::HashMap, path::Path, str::FromStr, time::Duration};
+use std::{collections::HashSet, path::Path, str::FromStr, time::Duration};
 
-use async_trait::async_trait;
-use bukti_core::{RecordId, unit::UnitPath};
 use sqlx::{
-    SqlitePool,
+    Sqlite, SqliteConnection, SqlitePool, Transaction,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
 use super::{
-    EvidenceStore, FeedItem, ListFilter, Page, RecordSummary, RecordWrite, StoreError, StoredDoc,
-    WriteOutcome, heads_json,
-    query::{self, Dialect},
-    rows::{self, bind_all},
+    StoreError,
+    records::{RecordRow, bind_projection, upsert_sql},
+    rows::marks,
 };
+use crate::projection::Projection;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
 
@@ -65,153 +66,72 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl EvidenceStore for SqliteStore {
-    async fn health(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.reader).await?;
-        Ok(())
-    }
-
-    async fn load_documents(
+/// The dialect functions (see [`super::records`]).
+impl SqliteStore {
+    /// A write transaction no other writer runs beside. SQLite has one writer per file, so the
+    /// lock key is moot: `IMMEDIATE` takes the file's write lock before anything is read, so
+    /// another process's write cannot slip in between a read and the write that depends on it.
+    pub(super) async fn begin_serialised(
         &self,
-        ids: &[RecordId],
-    ) -> Result<HashMap<RecordId, StoredDoc>, StoreError> {
-        let mut out = HashMap::with_capacity(ids.len());
-        // Chunked to stay under SQLite's bound-parameter limit.
-        for chunk in ids.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
-            let sql = format!(
-                "select r.record_id, r.version, r.unit, d.doc from record r \
-                 join record_doc d on d.record_id = r.record_id where r.record_id in ({placeholders})"
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for row in q.fetch_all(&self.writer).await? {
-                let (id, doc) = rows::stored_doc(&row)?;
-                out.insert(id, doc);
-            }
-        }
-        Ok(out)
+        _lock: i64,
+    ) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.writer.begin_with("begin immediate").await?)
     }
 
-    async fn write_records(&self, writes: &[RecordWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut tx = self.writer.begin_with("begin immediate").await?;
-        let mut seq: i64 = sqlx::query_scalar("select coalesce(max(feed_seq), 0) from record")
-            .fetch_one(&mut *tx)
-            .await?;
-        let now = jiff::Timestamp::now().as_millisecond();
-        let mut outcomes = Vec::with_capacity(writes.len());
-        for w in writes {
-            seq += 1;
-            let p = &w.projection;
-            let id = w.id.to_string();
-            let version = w.expected_version.map_or(1, |v| v + 1);
-            // One upsert for both cases: a new record inserts; an existing one is replaced only
-            // when it still has the version this writer merged into.
-            let written = sqlx::query(
-                "insert into record (record_id, unit, officer, kind, title, status, verdict, state, started_at, \
-                 ended_at, captured_at, activity_at, lat, lon, place, heads, version, feed_seq, created_at, updated_at) \
-                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 on conflict (record_id) do update set unit = excluded.unit, officer = excluded.officer, \
-                 kind = excluded.kind, title = excluded.title, status = excluded.status, verdict = excluded.verdict, \
-                 state = excluded.state, \
-                 started_at = excluded.started_at, ended_at = excluded.ended_at, captured_at = excluded.captured_at, \
-                 activity_at = excluded.activity_at, lat = excluded.lat, lon = excluded.lon, place = excluded.place, \
-                 heads = excluded.heads, version = excluded.version, feed_seq = excluded.feed_seq, \
-                 updated_at = excluded.updated_at \
-                 where record.version = excluded.version - 1",
-            )
-            .bind(&id)
-            .bind(&p.unit)
-            .bind(&p.officer)
-            .bind(&p.kind)
-            .bind(&p.title)
-            .bind(p.status)
-            .bind(p.verdict)
-            .bind(p.state)
-            .bind(p.started_at)
-            .bind(p.ended_at)
-            .bind(p.captured_at)
-            .bind(p.activity_at)
-            .bind(p.lat)
-            .bind(p.lon)
-            .bind(&p.place)
-            .bind(heads_json(&w.heads))
-            .bind(version)
-            .bind(seq)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if !written {
-                outcomes.push(WriteOutcome::Conflict);
+    /// Upserts each record row and, where it was written, its document, one statement each
+    /// (in-process, so a statement costs microseconds); returns the ids written.
+    pub(super) async fn upsert_records(
+        tx: &mut SqliteConnection,
+        rows: &[RecordRow<'_>],
+        now: i64,
+    ) -> Result<HashSet<String>, StoreError> {
+        let sql = upsert_sql(&format!("values ({}, $19, $19)", marks(1, 18)));
+        let mut written = HashSet::new();
+        for r in rows {
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&r.id);
+            let won = bind_projection!(q, r.write.projection, &r.heads)
+                .bind(r.version)
+                .bind(r.feed_seq)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if won.is_none() {
                 continue;
             }
-            sqlx::query("insert into record_doc (record_id, doc) values (?, ?) on conflict (record_id) do update set doc = excluded.doc")
-                .bind(&id)
-                .bind(&w.doc)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("delete from record_lke where record_id = ?")
-                .bind(&id)
+            sqlx::query(
+                "insert into record_doc (record_id, doc) values ($1, $2) \
+                 on conflict (record_id) do update set doc = excluded.doc",
+            )
+            .bind(&r.id)
+            .bind(&r.write.doc)
+            .execute(&mut *tx)
+            .await?;
+            written.insert(r.id.clone());
+        }
+        Ok(written)
+    }
+
+    /// Replaces the LKE, photo and search rows of each written record.
+    pub(super) async fn replace_derived(
+        tx: &mut SqliteConnection,
+        written: &[(&str, &Projection)],
+    ) -> Result<(), StoreError> {
+        for &(id, p) in written {
+            sqlx::query("delete from record_lke where record_id = $1")
+                .bind(id)
                 .execute(&mut *tx)
                 .await?;
             for (code, area) in &p.lke {
-                sqlx::query("insert into record_lke (record_id, code, area) values (?, ?, ?)")
-                    .bind(&id)
+                sqlx::query("insert into record_lke (record_id, code, area) values ($1, $2, $3)")
+                    .bind(id)
                     .bind(code)
                     .bind(area)
                     .execute(&mut *tx)
                     .await?;
             }
-            super::photos::write_sqlite(&mut tx, &id, &p.photos).await?;
-            super::search::write_sqlite(&mut tx, &id, p).await?;
-            outcomes.push(WriteOutcome::Written);
+            super::photos::write_sqlite(tx, id, &p.photos).await?;
+            super::search::write_sqlite(tx, id, p).await?;
         }
-        tx.commit().await?;
-        Ok(outcomes)
-    }
-
-    async fn feed(
-        &self,
-        scope: &UnitPath,
-        officer: Option<&str>,
-        since: i64,
-        limit: u32,
-    ) -> Result<Vec<FeedItem>, StoreError> {
-        let sql = query::feed(Dialect::Sqlite, scope, officer, since, limit);
-        bind_all(&sql)
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(rows::feed_item)
-            .collect()
-    }
-
-    async fn list(&self, scope: &UnitPath, filter: &ListFilter) -> Result<Page, StoreError> {
-        let Some(sql) = query::list(Dialect::Sqlite, scope, filter)? else {
-            return Ok(Page {
-                records: Vec::new(),
-                next_cursor: None,
-            });
-        };
-        let rows = bind_all(&sql).fetch_all(&self.reader).await?;
-        rows::page(&rows, filter)
-    }
-
-    async fn get(
-        &self,
-        scope: &UnitPath,
-        id: RecordId,
-    ) -> Result<Option<(RecordSummary, StoredDoc)>, StoreError> {
-        let sql = query::get(Dialect::Sqlite, scope, &id.to_string());
-        let Some(row) = bind_all(&sql).fetch_optional(&self.reader).await? else {
-            return Ok(None);
-        };
-        rows::summary_and_doc(&row).map(Some)
+        Ok(())
     }
 }

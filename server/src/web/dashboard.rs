@@ -48,7 +48,7 @@ pub async fn page(
         Some(&q.to),
     )
     .await
-    .map_err(|e| PageError::Api(lang, e))?;
+    .map_err(|e| PageError::Api(lang, e.into()))?;
     let units = state
         .store
         .units(&user.principal.unit)

@@ -28,8 +28,8 @@ use super::{
 use crate::{
     AppState,
     api::session::{close_session, open_session},
-    auth::{cookie, random_secret, same_secret},
-    directory::Permission,
+    auth::{cookie, same_secret},
+    directory::{Permission, random_secret},
     error::ApiError,
     store::Page,
 };
@@ -372,6 +372,6 @@ pub async fn review_step(
     let steps = steps_of(&kind, &form).map_err(|e| PageError::Api(lang, e))?;
     crate::review::apply(&state.store, &user.principal, id, steps)
         .await
-        .map_err(|e| PageError::Api(lang, e))?;
+        .map_err(|e| PageError::Api(lang, e.into()))?;
     Ok(Redirect::to(&format!("/records/{id}")).into_response())
 }

@@ -14,7 +14,8 @@ use super::{
 };
 use crate::{
     AppState,
-    auth::{Principal, cookie, hash_token, same_secret, session_cookie},
+    auth::{cookie, same_secret, session_cookie},
+    directory::{Principal, hash_token},
 };
 
 /// The cookie remembering the chosen language (not a secret; readable by the page).
