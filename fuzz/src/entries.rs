@@ -4,7 +4,7 @@
 //! asserted too.
 //!
 //! Shared verbatim by the cargo-fuzz targets (`fuzz/`) and the regression test in `bukti-tests`
-//! (`tests/tests/fuzz_regressions.rs`), so it may use only crates both have.
+//! (`tests/tests/it/fuzz_regressions.rs`), so it may use only crates both have.
 
 use automerge::{ActorId, AutoCommit};
 use bukti_core::{

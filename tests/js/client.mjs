@@ -1,5 +1,5 @@
 // A third-party Bukti client written with the reference JavaScript Automerge library
-// (@automerge/automerge), following only docs/protocol.md. tests/tests/js_client.rs drives it
+// (@automerge/automerge), following only docs/protocol.md. tests/tests/it/js_client.rs drives it
 // against a real server; each run does one step and prints one JSON line on stdout.
 //
 //   node client.mjs <state.json> enroll <server-url> <enrollment-code>

@@ -1,5 +1,5 @@
 //! The load generator shared by the load bench (`tests/benches/load.rs`, five minutes against a
-//! release server) and its short CI version (`tests/tests/load.rs`): many enrolled devices at
+//! release server) and its short CI version (`tests/tests/it/load.rs`): many enrolled devices at
 //! once, each looping over what a phone does on a sync (push a new record, push an edit to its
 //! latest record, pull its unit's feed) against a real server over loopback, with every
 //! request's latency and every error recorded.

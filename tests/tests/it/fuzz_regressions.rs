@@ -1,11 +1,11 @@
 //! The fuzzing corpora as regression tests: every file under `fuzz/corpus/<target>/` (the
 //! minimised corpus, seeds included) and `fuzz/artifacts/<target>/` (crashers kept after a fix)
 //! goes through the same entry point the cargo-fuzz target calls (`fuzz/src/entries.rs`), so a
-//! finding stays fixed under `cargo test --workspace` without a nightly toolchain.
+//! finding stays fixed under the test command without a nightly toolchain.
 //!
 //! The seeds come from real fixtures and real protocol bodies made here; after changing the
-//! protocol, `BUKTI_WRITE_FUZZ_SEEDS=1 cargo test -p bukti-tests --test fuzz_regressions` writes
-//! them again (docs/testing.md).
+//! protocol, `BUKTI_WRITE_FUZZ_SEEDS=1 cargo nextest run -p bukti-tests fuzz_regressions::`
+//! writes them again (docs/testing.md).
 
 #[allow(dead_code)] // `base_doc` is the fuzz crate's public helper.
 #[path = "../../../fuzz/src/entries.rs"]

@@ -3,8 +3,7 @@
 //! Automerge again: one binary is linked once. Helpers shared by the modules live in the
 //! `bukti_tests` library (`tests/src`), the photo tests' in [`photos_common`].
 //!
-//! One module, or one test: `cargo nextest run -p bukti-tests crash` (or with `cargo test -p
-//! bukti-tests --test it crash`).
+//! One module, or one test: `cargo nextest run -p bukti-tests crash::` (names are filters).
 
 mod audit;
 mod backup;
