@@ -145,7 +145,7 @@ pub fn credentials(data: &[u8]) {
         assert!(header.starts_with("Bearer "));
         assert!(!token.is_empty() && token.trim() == token);
         assert!(header.contains(token));
-        assert_eq!(auth::hash_token(token).len(), 32);
+        assert_eq!(bukti_server::directory::hash_token(token).len(), 32);
     }
     if let Some(value) = auth::cookie(header, "bukti_session") {
         assert!(header.contains(value));
@@ -200,6 +200,7 @@ fn server_ingest(record: &PushRecord) {
             officer: Some(OFFICER.to_owned()),
         },
         own_officer: None,
+        proof: None,
     };
     let now = record::now_ms();
     let _ = decide(None, record, &ctx, now);

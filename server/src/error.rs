@@ -19,6 +19,7 @@ use bukti_core::{
 use crate::{
     blob::BlobError,
     directory::{DirectoryError, Inactive, NotAllowed},
+    evidence::PushSignatureError,
     lke::LkeServiceError,
     service::ServiceError,
     store::StoreError,
@@ -63,6 +64,8 @@ pub enum ApiError {
     Workflow(#[from] Refusal),
     #[error(transparent)]
     Lke(LkeServiceError),
+    #[error(transparent)]
+    PushSignature(#[from] PushSignatureError),
 }
 
 impl From<LkeServiceError> for ApiError {
@@ -86,6 +89,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::ChunkTooLarge => ApiError::BodyTooLarge,
             ServiceError::Blob(e) => ApiError::Blob(e),
             ServiceError::Store(e) => ApiError::Store(e),
+            ServiceError::PushSignature(e) => ApiError::PushSignature(e),
         }
     }
 }
@@ -128,6 +132,15 @@ impl ApiError {
             ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             ApiError::ProtocolVersion { .. } => (StatusCode::UPGRADE_REQUIRED, "protocol_version"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::PushSignature(e) => (
+                StatusCode::BAD_REQUEST,
+                match e {
+                    PushSignatureError::Unsigned => "push_unsigned",
+                    PushSignatureError::NoDeviceKey => "push_no_device_key",
+                    PushSignatureError::OtherServer { .. } => "push_other_server",
+                    PushSignatureError::Signature(_) => "push_bad_signature",
+                },
+            ),
             // A filter the store cannot turn into a query is the caller's mistake.
             ApiError::Store(StoreError::Filter(_)) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

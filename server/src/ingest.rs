@@ -14,8 +14,9 @@ use automerge::{ActorId, AutoCommit};
 use bukti_core::{
     RecordId,
     catalogue::Catalogue,
+    evidence::{log::Draft, receipt::ReceiptRecord},
     ingest::{self, IngestError, MAX_DOCUMENT_BYTES},
-    protocol::{PushOutcome, PushRecord, PushResult, RejectCode},
+    protocol::{PushOutcome, PushRecord, PushResponse, PushResult, PushSignature, RejectCode},
     record::{self, Problem, contract, workflow},
     unit::UnitPath,
 };
@@ -24,9 +25,10 @@ use jiff::Timestamp;
 use crate::{
     authz::{self, Pusher},
     directory::Principal,
+    evidence::{self, PushProof, ServerKey},
     projection::Projection,
     service::ServiceError,
-    store::{DynStore, RecordWrite, StoredDoc, WriteOutcome},
+    store::{DynStore, RecordWrite, StoredDoc, WriteOutcome, evidence::LogWrite},
 };
 
 /// How often a batch is re-merged after losing races to other writers before giving up.
@@ -63,6 +65,8 @@ pub struct PushContext {
     pub pusher: Pusher,
     /// For a device enrolled for its officer's own records: that officer.
     pub own_officer: Option<String>,
+    /// The batch's checked signature: every change written enters the evidence log under it.
+    pub proof: Option<Arc<PushProof>>,
 }
 
 impl PushContext {
@@ -79,6 +83,7 @@ impl PushContext {
                 officer: principal.officer.clone(),
             },
             own_officer: principal.own_officer().map(str::to_owned),
+            proof: None,
         }
     }
 }
@@ -187,12 +192,45 @@ pub fn decide(
             ),
         );
     }
+    let changes: Vec<String> = merged
+        .new
+        .iter()
+        .map(|(_, c)| c.hash().to_string())
+        .collect();
+    let log = match &ctx.proof {
+        Some(proof) => {
+            // The signature covers the hash of each change's bytes; Automerge names the change
+            // it parsed by its own hash. They agree for every honest change chunk.
+            let signed = proof.changes.get(&push.id);
+            if changes
+                .iter()
+                .any(|h| !signed.is_some_and(|s| s.contains(h)))
+            {
+                return reject(
+                    RejectCode::CorruptChanges,
+                    "a change's bytes do not match the change they encode; send raw change chunks unaltered",
+                );
+            }
+            Some(LogWrite {
+                draft: Draft {
+                    record: push.id,
+                    by: proof.device.clone(),
+                    push: Some(proof.row.hash.clone()),
+                    changes,
+                    heads: heads.clone(),
+                },
+                push: Some(proof.row.clone()),
+            })
+        }
+        None => None,
+    };
     Decision::Write(Box::new(RecordWrite {
         id: push.id,
         expected_version: stored.map(|s| s.version),
         doc,
         heads,
         projection: Projection::of(&record, workflow::derive(&mut merged.doc).state),
+        log,
     }))
 }
 
@@ -210,11 +248,54 @@ fn decide_unseen(push: &PushRecord, ctx: &PushContext, now: Timestamp) -> Decisi
     }
 }
 
-/// Applies a device's push batch and answers one result per record, in order.
+/// Applies a device's signed push batch: checks the signature before anything else (a batch
+/// that fails it is refused whole), then answers one result per record, in order, and a receipt
+/// signed with the server's key for the records the server holds.
 pub async fn push(
+    store: &DynStore,
+    key: &ServerKey,
+    pusher: &Principal,
+    records: Vec<PushRecord>,
+    signature: Option<&PushSignature>,
+) -> Result<PushResponse, ServiceError> {
+    let device_key = store.credential_key(pusher.id).await?;
+    let proof = {
+        let (key, pusher, records) = (key.clone(), pusher.clone(), records.clone());
+        let signature = signature.cloned();
+        // Hashing every change is CPU work: off the runtime's threads.
+        tokio::task::spawn_blocking(move || {
+            let device_key = device_key.as_deref();
+            evidence::verify_push(&key, &pusher, device_key, &records, signature.as_ref())
+        })
+        .await
+        .map_err(|e| ServiceError::corrupt(format!("signature check failed: {e}")))??
+    };
+    let proof = Arc::new(proof);
+    let results = apply(store, pusher, records, proof.clone()).await?;
+    let held: Vec<ReceiptRecord> = results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            PushOutcome::Accepted { heads, .. } => Some(ReceiptRecord {
+                id: r.id,
+                heads: heads.clone(),
+            }),
+            PushOutcome::Rejected { .. } => None,
+        })
+        .collect();
+    let receipt = if held.is_empty() {
+        None
+    } else {
+        let head = store.log_head().await?;
+        Some(key.receipt(&proof.device, &proof.row.hash, head, held))
+    };
+    Ok(PushResponse { results, receipt })
+}
+
+async fn apply(
     store: &DynStore,
     pusher: &Principal,
     records: Vec<PushRecord>,
+    proof: Arc<PushProof>,
 ) -> Result<Vec<PushResult>, ServiceError> {
     let mut outcomes: Vec<Option<PushOutcome>> = vec![None; records.len()];
     let mut seen = HashSet::new();
@@ -233,7 +314,9 @@ pub async fn push(
     let records = Arc::new(records);
     let ids: Vec<RecordId> = unique.iter().map(|&i| records[i].id).collect();
     let plan = {
-        let (records, unique, ctx) = (records.clone(), unique.clone(), PushContext::of(pusher));
+        let mut ctx = PushContext::of(pusher);
+        ctx.proof = Some(proof);
+        let (records, unique) = (records.clone(), unique.clone());
         move |k: usize, stored: Option<&StoredDoc>| match decide(
             stored,
             &records[unique[k]],

@@ -18,7 +18,8 @@
 //!   [`service`]: what those services refuse or fail with.
 //! - [`store`]: the evidence-store trait with its SQLite and PostgreSQL implementations.
 //! - [`blob`]: photo bytes: resumable uploads into a local folder or S3-compatible storage.
-//! - [`audit`]: the hash-chained audit log of who did and saw what.
+//! - [`audit`]: the hash-chained audit log of who did and saw what; [`evidence`]: the server's
+//!   signing key, push signatures, receipts and the evidence log's signed head.
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
 //! - [`web`]: the HQ console's pages (sign-in, records, one record), server-rendered.
 //! - [`ops`]: operator maintenance: backup, restore and the projection rebuild.
@@ -35,6 +36,7 @@ pub mod config;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
+pub mod evidence;
 pub mod export;
 pub mod ingest;
 mod layers;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Limits on sign-in and enrollment attempts.
     pub limits: std::sync::Arc<ratelimit::Limits>,
+    /// Signs receipts and evidence-log heads.
+    pub server_key: evidence::ServerKey,
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
@@ -92,11 +96,15 @@ pub async fn serve_with(
     limits: listen::ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let server_key = evidence::ServerKey::load_or_create(&store)
+        .await
+        .map_err(std::io::Error::other)?;
     let state = AppState {
         store,
         blobs,
         metrics: metrics::Metrics::install(),
         limits: std::sync::Arc::default(),
+        server_key,
     };
     let app = routes::router(state);
     tracing::info!(addr = %listener.local_addr()?, "bukti-server listening");

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bukti_core::{
     RecordDoc, RecordId,
     catalogue::Catalogue,
+    evidence::log::Draft,
     ingest::{self, MAX_DOCUMENT_BYTES},
     record::{
         self, Problem, Record,
@@ -29,7 +30,7 @@ use crate::{
     ingest::{Planned, write_merged},
     projection::Projection,
     service::ServiceError,
-    store::{DynStore, RecordWrite, StoredDoc},
+    store::{DynStore, RecordWrite, StoredDoc, evidence::LogWrite},
 };
 
 /// A record after a review step: its typed view (at the top level, as the review endpoint has
@@ -109,6 +110,7 @@ pub fn take(
         return Err(ServiceError::NotFound);
     }
     let mut doc = RecordDoc::from_automerge(doc.with_actor(principal.actor()));
+    let before_heads = doc.heads();
     let state = workflow::derive(doc.automerge()).state;
     let mut refused = None;
     let changed = doc
@@ -142,11 +144,28 @@ pub fn take(
             bytes.len()
         )));
     }
+    let heads = ingest::heads_to_strings(&doc.heads());
+    let changes = doc
+        .automerge()
+        .get_changes(&before_heads)
+        .iter()
+        .map(|c| c.hash().to_string())
+        .collect();
     let write = RecordWrite {
         id,
         expected_version: Some(stored.version),
         doc: bytes,
-        heads: ingest::heads_to_strings(&doc.heads()),
+        log: Some(LogWrite {
+            draft: Draft {
+                record: id,
+                by: principal.actor().to_hex_string(),
+                push: None,
+                changes,
+                heads: heads.clone(),
+            },
+            push: None,
+        }),
+        heads,
         projection: Projection::of(&record, reviewed.workflow.state),
     };
     Ok((Some(write), reviewed))

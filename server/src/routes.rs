@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/lke", get(api::lke::edition))
         .route("/schema", get(api::contract::schema))
         .route("/catalogue", get(api::contract::catalogue))
+        .route("/evidence/key", get(api::evidence::key))
+        .route("/evidence/log/{seq}", get(api::evidence::log_entry))
         .route("/worksheets/{year}", get(api::lke::worksheet))
         .route(
             "/worksheets/{year}/answers/{question}",

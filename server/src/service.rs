@@ -5,7 +5,9 @@
 
 use bukti_core::record::workflow::Refusal;
 
-use crate::{blob::BlobError, directory::NotAllowed, store::StoreError};
+use crate::{
+    blob::BlobError, directory::NotAllowed, evidence::PushSignatureError, store::StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -33,6 +35,9 @@ pub enum ServiceError {
     ChunkTooLarge,
     #[error(transparent)]
     Blob(#[from] BlobError),
+    /// A push batch whose signature is missing or does not check out; nothing was applied.
+    #[error(transparent)]
+    PushSignature(#[from] PushSignatureError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

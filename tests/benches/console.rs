@@ -211,6 +211,7 @@ fn seed_write(i: usize) -> RecordWrite {
         heads: ingest::heads_to_strings(&doc.heads()),
         doc: doc.save(),
         projection: Projection::of(&r, state),
+        log: None,
     }
 }
 

@@ -91,6 +91,9 @@ async function enroll(url, code) {
   Object.assign(state, {
     token: r.body.token,
     actor: actorId,
+    // The device key signs every push; the server key it was enrolled with is pinned.
+    key: privateKey.export({ format: "pem", type: "pkcs8" }),
+    server_key: r.body.server_key,
     unit: r.body.unit,
     officer: r.body.officer,
     cursor: 0,
@@ -140,9 +143,35 @@ function b64changes(changes) {
   return changes.map((c) => Buffer.from(c).toString("base64"));
 }
 
+// docs/evidence.md: the push signature covers the server, the actor, the time and each
+// change's Automerge hash (SHA-256 of the raw change after its 8-byte header).
+function signPush(state, records) {
+  const time = Date.now();
+  let message = `bukti-push/1\nserver ${state.server_key}\ndevice ${state.actor}\ntime ${time}\n`;
+  for (const r of records) {
+    const hashes = r.changes.map((c) => crypto.createHash("sha256").update(Buffer.from(c, "base64").subarray(8)).digest("hex"));
+    message += `record ${r.id} ${hashes.join(",")}\n`;
+  }
+  const key = crypto.createPrivateKey(state.key);
+  const signature = crypto.sign(null, Buffer.from(message, "utf8"), key).toString("hex");
+  return { server_key: state.server_key, time_ms: time, signature };
+}
+
 async function pushChanges(state, id, changes) {
-  const r = await call(state, "POST", "/sync/push", { records: [{ id, changes: b64changes(changes) }] });
-  return { http: r.status, ...(r.body.results ? r.body.results[0] : r.body) };
+  const records = [{ id, changes: b64changes(changes) }];
+  const r = await call(state, "POST", "/sync/push", { records, signature: signPush(state, records) });
+  const receipt = r.body.receipt ? { receipt_verified: verifyReceipt(state, r.body.receipt) } : {};
+  return { http: r.status, ...receipt, ...(r.body.results ? r.body.results[0] : r.body) };
+}
+
+// The receipt's text rebuilt from its fields and checked with the pinned server key.
+function verifyReceipt(state, rc) {
+  if (rc.server_key !== state.server_key) return false;
+  let message = `bukti-receipt/1\nserver ${rc.server_key}\ntime ${rc.time_ms}\ndevice ${rc.device}\npush ${rc.push}\nlog ${rc.log.seq} ${rc.log.hash}\n`;
+  for (const r of rc.records) message += `record ${r.id} ${r.heads.join(",")}\n`;
+  const spki = Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(rc.server_key, "hex")]);
+  const key = crypto.createPublicKey({ key: spki, format: "der", type: "spki" });
+  return crypto.verify(null, Buffer.from(message, "utf8"), key, Buffer.from(rc.signature, "hex"));
 }
 
 async function create() {

@@ -25,6 +25,7 @@ pub mod browser;
 pub mod people;
 pub mod proxy;
 pub mod s3;
+pub mod signing;
 
 /// Which evidence store a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -437,6 +438,8 @@ impl Hq {
         path: &str,
         body: &serde_json::Value,
     ) -> (u16, serde_json::Value) {
+        // A raw device's pushes are signed as a real device signs them.
+        let body = &signing::signed_request(&self.http, &self.base, path, &self.token, body).await;
         let resp = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
@@ -483,14 +486,23 @@ impl TestServer {
             .enrollment_code_for(unit, officer, own_records_only)
             .await;
         let actor = automerge::ActorId::random();
+        let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
         let (status, body) = self
             .device_post(
                 "",
                 "/enroll",
-                &enroll_request(&code, &actor.to_hex_string()),
+                &enroll_request_with(&key, &code, &actor.to_hex_string()),
             )
             .await;
         assert_eq!(status, 201, "{body}");
+        let token = body["token"].as_str().expect("token");
+        signing::register(
+            token,
+            signing::DeviceKey {
+                key,
+                actor: actor.to_hex_string(),
+            },
+        );
         RawDevice {
             token: body["token"].as_str().expect("token").to_owned(),
             actor,
@@ -549,8 +561,17 @@ pub async fn issue_code_over_http(url: &str, admin_token: &str, unit: &str, nrp:
 
 /// A correctly signed `POST /api/v1/enroll` body for `code` and `actor_hex`, with a fresh key.
 pub fn enroll_request(code: &str, actor_hex: &str) -> serde_json::Value {
-    use ed25519_dalek::Signer;
     let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    enroll_request_with(&key, code, actor_hex)
+}
+
+/// [`enroll_request`] for the device key `key`.
+pub fn enroll_request_with(
+    key: &ed25519_dalek::SigningKey,
+    code: &str,
+    actor_hex: &str,
+) -> serde_json::Value {
+    use ed25519_dalek::Signer;
     let public_key = hex::encode(key.verifying_key().to_bytes());
     let normalised = bukti_core::enrollment::normalize(code).unwrap_or_else(|_| code.to_owned());
     let message = bukti_core::enrollment::signing_message(&normalised, actor_hex, &public_key);

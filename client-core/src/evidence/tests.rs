@@ -46,7 +46,7 @@ fn a_push_message_has_the_documented_layout_and_reads_back() {
         )
     );
     assert!(m.ends_with('\n'));
-    assert_eq!(SignedPush::parse(&m).unwrap(), p);
+    assert_eq!(SignedPush::parse(&m).expect("ok"), p);
     // Anything but the canonical text is refused: a trailing space, a missing newline.
     assert!(SignedPush::parse(&m.replace("time ", "time  ")).is_err());
     assert!(SignedPush::parse(m.trim_end()).is_err());
@@ -57,7 +57,7 @@ fn a_signature_fails_for_any_other_message_or_key() {
     let (k, m) = (key(1), push().message());
     let sig = sign(&k, &m);
     let vk = k.verifying_key();
-    verify(&vk, &m, &sig, "push").unwrap();
+    verify(&vk, &m, &sig, "push").expect("ok");
     let mut other = push();
     other.time_ms += 1;
     assert_eq!(
@@ -96,7 +96,7 @@ fn receipt() -> Receipt {
 fn a_receipt_checks_out_only_under_its_servers_key_and_unaltered() {
     let r = receipt();
     let server = hex::encode(key(7).verifying_key().to_bytes());
-    r.verify(&server).unwrap();
+    r.verify(&server).expect("ok");
     let stranger = hex::encode(key(8).verifying_key().to_bytes());
     assert!(matches!(
         r.verify(&stranger),
@@ -135,7 +135,7 @@ fn chain(n: usize) -> Vec<super::log::LogEntry> {
 #[test]
 fn the_chain_names_the_first_edited_missing_or_reordered_entry() {
     let entries = chain(5);
-    let head = check_chain(&LogHead::empty(), &entries).unwrap();
+    let head = check_chain(&LogHead::empty(), &entries).expect("ok");
     assert_eq!(head.seq, 5);
     assert_eq!(head.hash, entries[4].hash);
 
@@ -149,7 +149,7 @@ fn the_chain_names_the_first_edited_missing_or_reordered_entry() {
     gap.remove(1);
     assert_eq!(check_chain(&LogHead::empty(), &gap), Err((2, "is missing")));
     // Re-hashing an edited entry does not help: the next one no longer follows it.
-    let mut rehashed = entries.clone();
+    let mut rehashed = entries;
     rehashed[1].time_ms += 1;
     rehashed[1].hash = rehashed[1].computed_hash();
     assert_eq!(
@@ -207,8 +207,8 @@ fn a_signed_head_verifies_and_refuses_a_moved_head() {
         },
         99,
     );
-    h.verify().unwrap();
-    let mut moved = h.clone();
+    h.verify().expect("ok");
+    let mut moved = h;
     moved.seq = 3;
     assert_eq!(moved.verify(), Err(SignatureError::Mismatch("log head")));
 }
@@ -218,7 +218,7 @@ fn a_change_hash_is_automerges_own_hash_of_the_raw_chunk() {
     use automerge::transaction::Transactable;
     let mut doc = automerge::AutoCommit::new();
     doc.put(automerge::ROOT, "title", "Sambang").expect("put");
-    let change = doc.get_last_local_change().expect("a change").clone();
+    let change = doc.get_last_local_change().expect("a change");
     assert_eq!(
         super::change_hash(change.raw_bytes()),
         change.hash().to_string()

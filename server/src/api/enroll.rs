@@ -97,7 +97,7 @@ pub async fn redeem(
             retry_after_secs: wait.as_secs().max(1),
         })?;
     let Json(req) = body?;
-    let enrolled = match service::enroll(&state.store, &req).await {
+    let mut enrolled = match service::enroll(&state.store, &req).await {
         Ok(e) => e,
         Err(DirectoryError::Store(e)) => return Err(e.into()),
         Err(refused) => {
@@ -120,5 +120,7 @@ pub async fn redeem(
     .in_unit(enrolled.unit.as_str())
     .with_detail(serde_json::json!({ "officer": enrolled.officer, "from": address }));
     audit::append_or_log(&state.store, &[event]).await;
+    // The phone pins this key: receipts and log heads signed with another are refused.
+    enrolled.server_key = Some(state.server_key.public_hex().to_owned());
     Ok((StatusCode::CREATED, Json(enrolled)))
 }

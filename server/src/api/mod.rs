@@ -7,6 +7,7 @@ pub mod contract;
 pub mod dashboard;
 pub mod devices;
 pub mod enroll;
+pub mod evidence;
 pub mod export;
 pub mod health;
 pub mod lke;

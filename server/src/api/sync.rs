@@ -31,11 +31,15 @@ pub async fn push(
             got: req.records.len(),
         });
     }
-    let results = ingest::push(&state.store, &device, req.records).await?;
-    Ok(Json(PushResponse {
-        results,
-        receipt: None,
-    }))
+    let answer = ingest::push(
+        &state.store,
+        &state.server_key,
+        &device,
+        req.records,
+        req.signature.as_ref(),
+    )
+    .await?;
+    Ok(Json(answer))
 }
 
 /// One record's changes with its id in the URL; the status code tells the outcome.
@@ -46,9 +50,20 @@ pub async fn record_changes(
     body: Body<RecordChanges>,
 ) -> ApiResult<(StatusCode, Json<PushResult>)> {
     let id = record_id(&raw_id)?;
-    let Json(RecordChanges { changes, .. }) = body?;
-    let mut results = ingest::push(&state.store, &device, vec![PushRecord { id, changes }]).await?;
-    let result = results.pop().expect("one record in, one result out");
+    let Json(RecordChanges { changes, signature }) = body?;
+    let answer = ingest::push(
+        &state.store,
+        &state.server_key,
+        &device,
+        vec![PushRecord { id, changes }],
+        signature.as_ref(),
+    )
+    .await?;
+    let result = answer
+        .results
+        .into_iter()
+        .next()
+        .expect("one record in, one result out");
     let status = match &result.outcome {
         PushOutcome::Accepted { .. } => StatusCode::OK,
         PushOutcome::Rejected {
@@ -100,10 +115,11 @@ pub async fn pull(
             doc: i.doc,
         })
         .collect();
+    let log_head = Some(state.server_key.sign_head(&state.store.log_head().await?));
     Ok(Json(PullResponse {
         records,
         cursor,
         more,
-        log_head: None,
+        log_head,
     }))
 }

@@ -149,6 +149,11 @@ enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check the evidence: the evidence log (each entry's link and hash, each device's push
+    /// signature), every stored document (each of its changes logged, nothing logged missing)
+    /// and the projection (each row what its document implies). Prints what was checked, or
+    /// names the first mismatch and exits 1. Safe while the server runs.
+    Verify,
     /// The LKE edition worksheets are scored against.
     #[command(subcommand)]
     Lke(LkeCommand),
@@ -279,6 +284,17 @@ async fn main() -> anyhow::Result<()> {
                     anyhow::bail!("audit log broken at entry {}: {breach}", breach.seq())
                 }
             }
+        }
+        Command::Verify => {
+            let report = bukti_server::ops::verify::verify(&store).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if let Some(mismatch) = &report.mismatch {
+                anyhow::bail!("the evidence does not match: {mismatch}");
+            }
+            eprintln!(
+                "Evidence intact: {} log entries ({} signed pushes), {} records and their projection.",
+                report.log_entries, report.signed_pushes, report.records
+            );
         }
         Command::Unit(cmd) => directory::cli::unit(&store, cmd).await?,
         Command::Person(cmd) => directory::cli::person(&store, cmd).await?,

@@ -2,12 +2,14 @@
 //! uses, safe while it serves: [`backup`] copies the database (an online SQLite snapshot or
 //! `pg_dump`) and the photo bytes, verified, to a folder; [`restore`] puts such a folder back
 //! into an empty data folder or database; [`rebuild`] derives the relational projection afresh
-//! from the stored documents. `docs/operations.md` is the operator's guide to all three.
+//! from the stored documents; [`verify`] checks the evidence log, documents and projection
+//! against each other (`docs/evidence.md`). `docs/operations.md` is the operator's guide.
 
 pub mod backup;
 mod blobs;
 pub mod rebuild;
 pub mod restore;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

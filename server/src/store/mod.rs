@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod dashboard;
 pub mod directory;
+pub mod evidence;
 pub mod lke;
 pub mod maintenance;
 pub mod photos;
@@ -68,6 +69,8 @@ pub struct RecordWrite {
     pub doc: Vec<u8>,
     pub heads: Vec<String>,
     pub projection: Projection,
+    /// The evidence-log entry this write makes, in the same transaction.
+    pub log: Option<evidence::LogWrite>,
 }
 
 /// What happened to each [`RecordWrite`] of a batch.
@@ -128,6 +131,7 @@ pub trait EvidenceStore:
     + dashboard::Dashboard
     + maintenance::Maintenance
     + audit::AuditLog
+    + evidence::EvidenceLog
     + search::Search
     + Send
     + Sync

@@ -199,6 +199,11 @@ macro_rules! impl_evidence_store {
                 let now = jiff::Timestamp::now().as_millisecond();
                 let written = <$store>::upsert_records(&mut tx, &rows, now).await?;
                 <$store>::replace_derived(&mut tx, &derived(&rows, &written)).await?;
+                let logs = rows
+                    .iter()
+                    .filter(|r| written.contains(&r.id))
+                    .filter_map(|r| r.write.log.as_ref());
+                super::evidence::append_log!(tx, logs, now);
                 tx.commit().await?;
                 Ok(outcomes(&rows, &written))
             }

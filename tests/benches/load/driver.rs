@@ -18,7 +18,7 @@ use bukti_core::{
     RecordDoc, RecordId,
     protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, PushOutcome, PushResponse},
 };
-use bukti_tests::{enroll_request, issue_code_over_http, sample_record};
+use bukti_tests::{enroll_request_with, issue_code_over_http, sample_record};
 use serde_json::json;
 
 /// The ten Polsek of Polres Buleleng the devices are spread over.
@@ -123,16 +123,25 @@ pub async fn enroll(url: &str, admin_token: &str, n: usize) -> Vec<SimDevice> {
         let officer = format!("8709{i:04}");
         let code = issue_code_over_http(url, admin_token, unit, &officer).await;
         let actor = ActorId::random();
+        let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
         let resp = http
             .post(format!("{url}/api/v1/enroll"))
-            .json(&enroll_request(&code, &actor.to_hex_string()))
+            .json(&enroll_request_with(&key, &code, &actor.to_hex_string()))
             .send()
             .await
             .expect("enroll a load device");
         assert_eq!(resp.status().as_u16(), 201, "enroll {officer}");
         let body: serde_json::Value = resp.json().await.expect("enrollment answer");
+        let token = body["token"].as_str().expect("token");
+        bukti_tests::signing::register(
+            token,
+            bukti_tests::signing::DeviceKey {
+                key,
+                actor: actor.to_hex_string(),
+            },
+        );
         devices.push(SimDevice {
-            token: body["token"].as_str().expect("token").to_owned(),
+            token: token.to_owned(),
             actor,
             unit: unit.to_owned(),
             officer,
@@ -242,6 +251,8 @@ impl SimDevice {
             .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
             .collect();
         let body = json!({ "records": [{ "id": id, "changes": changes }] });
+        let api = format!("{url}/api/v1");
+        let body = bukti_tests::signing::signed_for(http, &api, &self.token, &body).await;
         let resp = http
             .post(format!("{url}/api/v1/sync/push"))
             .bearer_auth(&self.token)

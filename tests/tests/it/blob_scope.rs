@@ -7,7 +7,7 @@
 
 use crate::photos_common as common;
 
-use bukti_tests::{Backend, RawDevice, TestServer, both_stores, enroll_request};
+use bukti_tests::{Backend, RawDevice, TestServer, both_stores};
 use common::{Blobs, Env, Photo, env, get_blob, head, missing, patch, push_record, sha, upload};
 use serde_json::{Value, json};
 
@@ -358,27 +358,7 @@ async fn same_unit_claims_and_own_records_only_devices(backend: Backend) {
 
 /// A device of `unit` enrolled for `nrp`'s own records only.
 async fn own_records_device(server: &TestServer, unit: &str, nrp: &str) -> RawDevice {
-    server.officer(unit, nrp).await;
-    let (status, issued) = server
-        .hq(&server.admin_token)
-        .post(
-            "/enrollments",
-            &json!({"officer": nrp, "own_records_only": true}),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    let actor = automerge::ActorId::random();
-    let code = issued["code"].as_str().expect("code");
-    let (status, body) = server
-        .device_post("", "/enroll", &enroll_request(code, &actor.to_hex_string()))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    RawDevice {
-        token: body["token"].as_str().expect("token").to_owned(),
-        actor,
-        unit: unit.to_owned(),
-        officer: nrp.to_owned(),
-    }
+    server.raw_device_for(unit, nrp, true).await
 }
 
 /// Every file under `dir`, recursively (none when it does not exist).

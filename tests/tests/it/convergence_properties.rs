@@ -295,6 +295,7 @@ impl Sim {
                         officer: Some(dev.officer.clone()),
                     },
                     own_officer: None,
+                    proof: None,
                 };
                 let id = record.id;
                 match decide(self.server.get(&id), &record, &ctx, jiff::Timestamp::now()) {

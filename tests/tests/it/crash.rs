@@ -444,10 +444,15 @@ async fn sigterm_during_concurrent_pushes_loses_nothing(backend: Backend) {
                 serde_json::json!({"id": id.to_string(), "changes": changes_b64(&mut doc, &[])}),
             );
         }
-        slow.push((
-            dev.token,
-            serde_json::json!({ "records": records }).to_string(),
-        ));
+        // Signed now, while the server that will receive it (same store, same key) answers.
+        let body = bukti_tests::signing::signed_for(
+            &reqwest::Client::new(),
+            &format!("{}/api/v1", harness.url),
+            &dev.token,
+            &serde_json::json!({ "records": records }),
+        )
+        .await;
+        slow.push((dev.token, body.to_string()));
     }
     let mut busy = Vec::new();
     for n in 0..3 {

@@ -107,6 +107,9 @@ async fn a_javascript_client_keeps_the_contract(backend: Backend) {
     // 2. A record made with @automerge/automerge, pushed as raw change chunks.
     let created = js(&state, &["create"]).await;
     assert_eq!(created["result"]["status"], "accepted", "{created}");
+    // Signed per docs/evidence.md from JavaScript; the receipt checks out there with the key
+    // the enrollment pinned.
+    assert_eq!(created["result"]["receipt_verified"], true, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
     let admin = server.hq(&server.admin_token);
     let (status, view) = admin.get(&format!("/records/{id}")).await;

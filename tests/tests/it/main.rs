@@ -19,6 +19,7 @@ mod convergence;
 mod convergence_properties;
 mod crash;
 mod error_bodies;
+mod evidence;
 mod fuzz_regressions;
 mod hostile_input;
 mod identity;

@@ -128,7 +128,11 @@ async fn a_graceful_stop_finishes_the_request_in_flight(backend: Backend) {
         "officer:87040001",
     );
     let id = doc.read().expect("record").id;
-    let body = serde_json::json!({"records": [{"id": id.to_string(), "changes": changes_b64(&mut doc, &[])}]}).to_string();
+    let body = serde_json::json!({"records": [{"id": id.to_string(), "changes": changes_b64(&mut doc, &[])}]});
+    let api = format!("{}/api/v1", server.url);
+    let body = bukti_tests::signing::signed_for(&reqwest::Client::new(), &api, &dev.token, &body)
+        .await
+        .to_string();
 
     // Send the headers and half the body, ask the server to stop, then send the rest.
     let mut conn = tokio::net::TcpStream::connect(server.addr)

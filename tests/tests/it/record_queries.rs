@@ -94,6 +94,7 @@ async fn store_records(server: &TestServer, records: &[Record]) -> Vec<RecordId>
                 heads: ingest::heads_to_strings(&doc.heads()),
                 doc: doc.save(),
                 projection: Projection::of(&stored, state),
+                log: None,
             }
         })
         .collect();
