@@ -28,7 +28,8 @@ pub enum Settled {
 #[derive(Debug)]
 pub struct Apply {
     /// The merged document to store; `None` when the local copy already had everything.
-    pub write: Option<MergedDoc>,
+    /// Boxed: a whole record is large next to the rest.
+    pub write: Option<Box<MergedDoc>>,
     /// The server's heads for the record, to remember as acknowledged.
     pub server_heads: Vec<String>,
     pub queue: QueueChange,
@@ -149,7 +150,7 @@ fn merge(
     local: Option<Vec<u8>>,
     pulled: &PulledRecord,
     actor: &ActorId,
-) -> Result<(Option<MergedDoc>, Vec<String>), String> {
+) -> Result<(Option<Box<MergedDoc>>, Vec<String>), String> {
     let is_new = local.is_none();
     let (mut doc, changed) = match local {
         Some(bytes) => {
@@ -191,5 +192,5 @@ fn merge(
         state,
         heads: heads.clone(),
     };
-    Ok((Some(merged), heads))
+    Ok((Some(Box::new(merged)), heads))
 }
