@@ -8,10 +8,11 @@ use bukti_core::{
     RecordDoc,
     catalogue::Catalogue,
     device::{Capture, Device},
-    protocol::{PushRecord, PushRequest, PushResponse, PushResult},
+    evidence::{self, push::SignedPush},
+    protocol::{PushRecord, PushResponse, PushResult},
     record::Location,
 };
-use bukti_tests::{enroll_request, issue_code_over_http};
+use bukti_tests::{enroll_request_with, issue_code_over_http};
 use jiff::{SignedDuration, Timestamp};
 use tempfile::TempDir;
 
@@ -199,8 +200,17 @@ pub async fn polres_device(url: &str, token: &str) -> (Device, TempDir) {
 #[derive(Debug)]
 pub struct Preload {
     actors: Vec<(ActorId, String, String)>,
-    batches: Vec<(usize, Vec<u8>)>,
+    batches: Vec<Batch>,
     pub records: usize,
+}
+
+/// One push body of the preload: its records as JSON, and what the signature covers (signed at
+/// push time, for the server key of the store being loaded).
+#[derive(Debug)]
+struct Batch {
+    owner: usize,
+    records: Vec<u8>,
+    signed: Vec<(bukti_core::RecordId, Vec<String>)>,
 }
 
 impl Preload {
@@ -239,12 +249,17 @@ impl Preload {
                     }
                 })
                 .collect();
-            let body = serde_json::to_vec(&PushRequest {
-                records,
-                signature: None,
-            })
-            .expect("serialise a push body");
-            (owner, body)
+            let records: Vec<PushRecord> = records;
+            let signed = records
+                .iter()
+                .map(|r| (r.id, r.changes.iter().map(|c| evidence::change_hash(c)).collect()))
+                .collect();
+            let body = serde_json::to_vec(&records).expect("serialise a push body");
+            Batch {
+                owner,
+                records: body,
+                signed,
+            }
         };
         let half = chunks.len() / 2;
         let batches = std::thread::scope(|s| {
@@ -270,7 +285,7 @@ impl Preload {
     /// Returns the records/s it ran at (untimed in the results).
     pub async fn push(self: &Arc<Self>, url: &str, bali_token: &str) -> f64 {
         let http = reqwest::Client::new();
-        let mut tokens = Vec::new();
+        let mut devices = Vec::new();
         for (actor, unit, officer) in &self.actors {
             let polres = serde_json::json!({
                 "path": unit, "name": format!("Polres {unit}"), "kind": "polres",
@@ -284,16 +299,19 @@ impl Preload {
                 .expect("add a preload Polres");
             assert!(matches!(added.status().as_u16(), 201 | 409), "{added:?}");
             let code = issue_code_over_http(url, bali_token, unit, officer).await;
+            let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
             let resp = http
                 .post(format!("{url}/api/v1/enroll"))
-                .json(&enroll_request(&code, &actor.to_hex_string()))
+                .json(&enroll_request_with(&key, &code, &actor.to_hex_string()))
                 .send()
                 .await
                 .expect("enroll a preload device");
             let v: serde_json::Value = resp.json().await.expect("registration answer");
-            tokens.push(v["token"].as_str().expect("device token").to_owned());
+            let token = v["token"].as_str().expect("device token").to_owned();
+            let server_key = v["server_key"].as_str().expect("server key").to_owned();
+            devices.push((token, key, actor.to_hex_string(), server_key));
         }
-        let tokens = Arc::new(tokens);
+        let tokens = Arc::new(devices);
         let start = Instant::now();
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut set = tokio::task::JoinSet::new();
@@ -308,14 +326,30 @@ impl Preload {
             set.spawn(async move {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((owner, body)) = me.batches.get(i) else {
+                    let Some(batch) = me.batches.get(i) else {
                         return;
                     };
+                    let (token, key, actor, server_key) = &tokens[batch.owner];
+                    let time_ms = Timestamp::now().as_millisecond();
+                    let message = SignedPush {
+                        server_key: server_key.clone(),
+                        device: actor.clone(),
+                        time_ms,
+                        records: batch.signed.clone(),
+                    }
+                    .message();
+                    let signature = serde_json::json!({
+                        "server_key": server_key, "time_ms": time_ms,
+                        "signature": evidence::sign(key, &message),
+                    });
+                    let mut body = br#"{"records":"#.to_vec();
+                    body.extend_from_slice(&batch.records);
+                    body.extend_from_slice(format!(r#","signature":{signature}}}"#).as_bytes());
                     let resp = http
                         .post(format!("{url}/api/v1/sync/push"))
-                        .bearer_auth(&tokens[*owner])
+                        .bearer_auth(token)
                         .header("content-type", "application/json")
-                        .body(body.clone())
+                        .body(body)
                         .send()
                         .await
                         .expect("preload push");
