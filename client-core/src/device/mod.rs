@@ -19,7 +19,7 @@ mod photos;
 mod store;
 mod sync;
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use automerge::{ActorId, ChangeHash};
 
@@ -33,7 +33,7 @@ pub use photos::{
 };
 
 pub use crate::sync::{
-    DEFAULT_CHUNK_BYTES, NoProgress, Phase, PhotoProblem, Progress, Rejection, SyncReport,
+    Backoff, DEFAULT_CHUNK_BYTES, NoProgress, Phase, PhotoProblem, Progress, Rejection, SyncReport,
 };
 use client::SyncClient;
 use photos::{PhotoFiles, PhotoPool};
@@ -67,6 +67,9 @@ pub struct Device {
     photo_options: PipelineOptions,
     chunk_bytes: usize,
     send_originals: bool,
+    /// Retry schedule and silence allowed, see [`Device::set_network_timing`].
+    backoff: Backoff,
+    stall_timeout: Duration,
     /// Tests: fail a capture after its photo files are written, before the record commits.
     #[cfg(test)]
     fail_before_commit: bool,
@@ -97,6 +100,8 @@ impl Device {
             photo_options: PipelineOptions::default(),
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             send_originals: false,
+            backoff: machine::Config::sync(0).backoff,
+            stall_timeout: machine::Config::sync(0).stall_timeout,
             #[cfg(test)]
             fail_before_commit: false,
         })
@@ -126,6 +131,15 @@ impl Device {
     /// Records per pull page, at most [`MAX_PULL_LIMIT`].
     pub fn set_pull_limit(&mut self, n: u32) {
         self.pull_limit = n.clamp(1, MAX_PULL_LIMIT);
+    }
+
+    /// How long syncs wait: `backoff` between retries after a network failure, and
+    /// `stall_timeout`, the silence after which a connection counts as lost. The defaults suit
+    /// field networks; the bad-network tests shorten both, so a stall or a dead network costs
+    /// them a second instead of half a minute.
+    pub fn set_network_timing(&mut self, backoff: Backoff, stall_timeout: Duration) {
+        self.backoff = backoff;
+        self.stall_timeout = stall_timeout;
     }
 
     /// Closes the store, waiting for its connections to finish.
@@ -338,6 +352,8 @@ impl Device {
             pull_limit: self.pull_limit,
             chunk_bytes: self.chunk_bytes,
             all_originals: self.send_originals,
+            backoff: self.backoff,
+            stall_timeout: self.stall_timeout,
             // Devices coming back at once after an outage must not share a retry schedule.
             ..machine::Config::sync(jitter_seed())
         }

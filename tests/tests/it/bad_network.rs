@@ -4,8 +4,9 @@
 //! never hangs, and afterwards the server holds exactly the devices' records (no duplicates, the
 //! same heads) and every photo byte for byte.
 //!
-//! The stall case waits for the client's stall timeout (30 s) once; the others take seconds
-//! (the dead network about 12 s of backoff).
+//! The devices behind the proxy wait as in the field, scaled down: the same retry schedule (six
+//! retries, ceilings doubling to a cap) at a tenth of its length, and a stall timeout of 3 s
+//! instead of 30 s, so a stall or a dead network costs each case a second or two.
 
 use std::{
     collections::HashSet,
@@ -14,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bukti_core::device::{Capture, Device, DeviceError, NoProgress, PhotoInput};
+use bukti_core::device::{Backoff, Capture, Device, DeviceError, NoProgress, PhotoInput};
 use bukti_tests::{
     Backend, TestDevice, TestServer, both_stores,
     proxy::{Fault, Proxy},
@@ -22,6 +23,15 @@ use bukti_tests::{
 use tempfile::TempDir;
 
 const UNIT: &str = "bali/buleleng/sawan";
+
+/// The field schedule (0.25 s doubling to 8 s, six retries) at a tenth of its length.
+const BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(25),
+    max: Duration::from_millis(800),
+    retries: 6,
+};
+/// Silence after which a connection counts as lost (30 s in the field).
+const STALL: Duration = Duration::from_secs(3);
 
 fn capture(title: &str) -> Capture {
     Capture {
@@ -39,7 +49,8 @@ fn scene() -> PathBuf {
 /// A device whose every request goes through `proxy`.
 async fn device_via(proxy: &Proxy, server: &TestServer, officer: &str) -> (Device, TempDir) {
     let home = tempfile::tempdir().expect("device home");
-    let device = Device::open(home.path()).await.expect("open device");
+    let mut device = Device::open(home.path()).await.expect("open device");
+    device.set_network_timing(BACKOFF, STALL);
     let code = server.enrollment_code(UNIT, officer).await;
     device
         .enroll(&proxy.url, &code, &format!("HP {officer}"))
@@ -269,10 +280,11 @@ async fn a_dead_network_fails_cleanly_after_bounded_retries(backend: Backend) {
         "{failed:?}"
     );
     // One attempt and six retries: bounded, not a hot loop, and the waits between them were
-    // taken (their lower bound is half the backoff ceilings: 7.875 s).
+    // taken (their lower bound is half of each backoff ceiling).
     let attempts = proxy.faulted();
     assert!((7..=8).contains(&attempts), "{attempts} attempts");
-    assert!(waited >= Duration::from_millis(7_875), "{waited:?}");
+    let floor: Duration = (0..BACKOFF.retries).map(|r| BACKOFF.delay(r, 0.0)).sum();
+    assert!(waited >= floor, "{waited:?}, at least {floor:?}");
     assert_eq!(made.status().await.expect("status").waiting, 3);
 
     proxy.heal();
