@@ -156,11 +156,6 @@ impl Machine {
         }
     }
 
-    /// The report so far.
-    pub fn report(&self) -> &SyncReport {
-        &self.report
-    }
-
     /// Progress updates since the last call: (phase, done, total when known).
     pub fn take_progress(&mut self) -> Vec<(Phase, u64, Option<u64>)> {
         std::mem::take(&mut self.progress)

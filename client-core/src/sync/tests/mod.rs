@@ -4,6 +4,7 @@
 
 mod mem_net;
 mod mem_store;
+mod progress;
 
 use std::{sync::Arc, time::Duration};
 
