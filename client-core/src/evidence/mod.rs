@@ -12,6 +12,7 @@
 //! language can build it and a person can read it; `docs/protocol.md` specifies each one.
 
 pub mod log;
+pub mod pack;
 pub mod push;
 pub mod receipt;
 

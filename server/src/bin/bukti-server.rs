@@ -157,6 +157,31 @@ enum Command {
     /// The LKE edition worksheets are scored against.
     #[command(subcommand)]
     Lke(LkeCommand),
+    /// Write the evidence pack of a unit's subtree: a zip laid out like the LKE (a folder per
+    /// area and sub-indicator), each record as JSON, its Automerge document, a printable page
+    /// and its photos, with the device signatures, the evidence-log entries and the signed log
+    /// head, and a manifest of every file's SHA-256 signed by the server key. Check it offline
+    /// with `bukti verify PACK.zip --server-key <key>`.
+    Pack(PackArgs),
+}
+
+#[derive(Debug, Args)]
+struct PackArgs {
+    /// Unit path whose subtree is packed, e.g. bali/buleleng.
+    #[arg(long)]
+    unit: String,
+    /// First day (in the unit's time zone), e.g. 2026-01-01.
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day, included.
+    #[arg(long)]
+    to: Option<String>,
+    /// LKE area codes to include (MP, PW, …); repeat for several. Default: all, and untagged.
+    #[arg(long = "area")]
+    areas: Vec<String>,
+    /// The zip to write; must not exist.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +333,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::RebuildProjection { batch } => run_rebuild(&store, batch).await?,
+        Command::Pack(args) => run_pack(&settings, &store, args).await?,
         Command::Backup { .. } | Command::Restore { .. } => {
             unreachable!("handled before the store is opened")
         }
@@ -369,6 +395,45 @@ async fn run_rebuild(store: &bukti_server::store::DynStore, batch: u32) -> anyho
             report.unreadable.len()
         );
     }
+    Ok(())
+}
+
+async fn run_pack(
+    settings: &Settings,
+    store: &bukti_server::store::DynStore,
+    args: PackArgs,
+) -> anyhow::Result<()> {
+    use bukti_server::ops::pack;
+    let opts = pack::PackOptions::parse(
+        &args.unit,
+        args.from.as_deref(),
+        args.to.as_deref(),
+        args.areas,
+        args.out,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let blobs = settings
+        .open_blobs()
+        .with_context(|| format!("opening the blob store ({:?})", settings.blobs))?;
+    let key = bukti_server::evidence::ServerKey::load_or_create(store).await?;
+    let mut progress =
+        |done: u64, total: u64| eprintln!("packing: {done}/{total} records of the store read");
+    let summary = pack::pack(store, &blobs.store, &key, &opts, &mut progress)
+        .await
+        .with_context(|| format!("writing the evidence pack {}", opts.out.display()))?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    eprintln!(
+        "Packed {} records ({} photos, {} not held by the server; {} files, {} bytes) into {}. \
+         Check it with: bukti verify {} --server-key {}",
+        summary.records,
+        summary.photos,
+        summary.photos_missing,
+        summary.files,
+        summary.bytes,
+        opts.out.display(),
+        opts.out.display(),
+        summary.server_key
+    );
     Ok(())
 }
 

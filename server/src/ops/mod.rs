@@ -7,6 +7,7 @@
 
 pub mod backup;
 mod blobs;
+pub mod pack;
 pub mod rebuild;
 pub mod restore;
 pub mod verify;

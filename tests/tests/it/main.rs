@@ -20,6 +20,7 @@ mod convergence_properties;
 mod crash;
 mod error_bodies;
 mod evidence;
+mod evidence_pack;
 mod fuzz_regressions;
 mod hostile_input;
 mod identity;

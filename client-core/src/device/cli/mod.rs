@@ -9,6 +9,7 @@ mod progress;
 mod records;
 mod render;
 mod sync;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -97,6 +98,10 @@ pub enum Command {
     },
     /// List activity kinds, service types and LKE sub-indicator codes.
     Kinds,
+    /// Check an evidence pack offline (no network, no enrollment needed): the manifest's
+    /// signature, every file's hash, each record's document, JSON, photos, evidence-log entries
+    /// and device signatures. Exits 1 naming the first failure.
+    Verify(verify::VerifyArgs),
 }
 
 impl Cli {
@@ -111,6 +116,9 @@ impl Cli {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Verify(args) = &cli.command {
+        return verify::run(args);
+    }
     let home = cli.home();
     let mut device = Device::open(&home)
         .await
@@ -170,6 +178,7 @@ async fn dispatch(device: &Device, cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Kinds => print!("{}", render::kinds()),
+        Command::Verify(args) => verify::run(&args)?,
     }
     Ok(())
 }

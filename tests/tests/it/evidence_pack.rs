@@ -1,0 +1,380 @@
+//! The evidence pack (issue 11, parts 6 and 7): `bukti-server pack` writes a unit's evidence as
+//! a signed zip, `bukti verify` checks it offline, and every kind of tampering fails with its
+//! exact reason, on both stores, with the real binaries.
+
+use std::{
+    io::{Read, Write},
+    path::{Path, PathBuf},
+};
+
+use bukti_core::{
+    device::PhotoInput,
+    evidence::pack::{MANIFEST, Manifest, SIGNATURE},
+};
+use bukti_tests::{Backend, TestServer, both_stores, fixture, visit};
+use serde_json::Value;
+
+use crate::bins::{bukti, server_command};
+
+both_stores!(a_pack_verifies_and_every_tampering_fails_with_its_reason);
+
+const SAWAN: &str = "bali/buleleng/sawan";
+
+/// The zip's entries, in order, as (name, bytes).
+fn entries(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let file = std::fs::File::open(path).expect("the pack");
+    let mut zip = zip::ZipArchive::new(file).expect("a zip");
+    (0..zip.len())
+        .map(|i| {
+            let mut e = zip.by_index(i).expect("an entry");
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).expect("entry bytes");
+            (String::from_utf8_lossy(e.name_raw()).into_owned(), bytes)
+        })
+        .collect()
+}
+
+/// Writes `entries` as a zip at `path`.
+fn write(path: &Path, entries: &[(String, Vec<u8>)]) {
+    let file = std::fs::File::create(path).expect("create");
+    let mut zip = zip::ZipWriter::new(file);
+    for (name, bytes) in entries {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .expect("start");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.finish().expect("finish");
+}
+
+/// `bukti verify` of `pack`: whether it passed, and what it printed.
+fn verify(pack: &Path, key: Option<&str>) -> (bool, String) {
+    let mut cmd = bukti();
+    cmd.arg("verify").arg(pack);
+    if let Some(k) = key {
+        cmd.args(["--server-key", k]);
+    }
+    let out = cmd.output().expect("run bukti verify");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Asserts that the pack made from `good` by `edit` fails naming `reason`.
+fn refused(dir: &Path, name: &str, tampered: &[(String, Vec<u8>)], key: &str, reason: &str) {
+    let path = dir.join(format!("{name}.zip"));
+    write(&path, tampered);
+    let (ok, text) = verify(&path, Some(key));
+    assert!(!ok, "{name}: the tampered pack passed: {text}");
+    assert!(
+        text.contains(reason),
+        "{name}: expected {reason:?} in:\n{text}"
+    );
+}
+
+fn find<'a>(e: &'a [(String, Vec<u8>)], what: impl Fn(&str) -> bool) -> &'a str {
+    e.iter()
+        .map(|(n, _)| n.as_str())
+        .find(|n| what(n))
+        .expect("an entry of that kind")
+}
+
+fn edited(
+    e: &[(String, Vec<u8>)],
+    name: &str,
+    f: impl Fn(Vec<u8>) -> Vec<u8>,
+) -> Vec<(String, Vec<u8>)> {
+    e.iter()
+        .map(|(n, b)| (n.clone(), if n == name { f(b.clone()) } else { b.clone() }))
+        .collect()
+}
+
+async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, key) = server.hq("").get("/evidence/key").await;
+    let key = key["server_key"].as_str().expect("server key").to_owned();
+    let sawan = server.device(SAWAN, "87070001").await;
+    let mut tagged = visit("Sosialisasi anti korupsi".into());
+    tagged.lke.insert("PP.P2".into());
+    sawan.device.capture(tagged).await.expect("capture");
+    for (n, photo) in ["scene.jpg", "photo.png"].into_iter().enumerate() {
+        sawan
+            .device
+            .capture_with_photos(
+                visit(format!("Sambang berfoto {n}")),
+                vec![PhotoInput::camera(fixture(photo))],
+            )
+            .await
+            .expect("capture with a photo");
+    }
+    let report = sawan.sync().await;
+    assert!(report.photo_problems.is_empty(), "{report:?}");
+    // Another Polsek's record stays out of Sawan's pack.
+    let banjar = server.device("bali/buleleng/banjar", "87070002").await;
+    banjar
+        .device
+        .capture(visit("Patroli Banjar".into()))
+        .await
+        .expect("capture");
+    banjar.sync().await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good: PathBuf = dir.path().join("sawan.zip");
+    let out = server_command(&server)
+        .args(["pack", "--unit", SAWAN, "--out"])
+        .arg(&good)
+        .output()
+        .expect("run bukti-server pack");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("packing: 4/4 records"), "{stderr}");
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+    assert_eq!(summary["records"], 3, "{summary}");
+    assert_eq!(summary["photos"], 2, "{summary}");
+    assert_eq!(summary["server_key"], key.as_str());
+
+    let e = entries(&good);
+    let names: Vec<&str> = e.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("PP/PP.P2/") && n.ends_with("/record.json")),
+        "{names:?}"
+    );
+    // A sambang visit is filed under its kind's default sub-indicator, MP.R3.
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("MP/MP.R3/") && n.ends_with("/record.automerge"))
+            .count(),
+        2,
+        "{names:?}"
+    );
+    for n in ["index.html", "records.csv", MANIFEST, SIGNATURE] {
+        assert!(names.contains(&n), "{n} in {names:?}");
+    }
+
+    let (ok, text) = verify(&good, Some(&key));
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("VERIFIED") && text.contains("the key you gave"),
+        "{text}"
+    );
+    let (ok, text) = verify(&good, None);
+    assert!(ok, "{text}");
+    assert!(text.contains("the key inside the pack"), "{text}");
+    let stranger = hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+            .verifying_key()
+            .to_bytes(),
+    );
+    let (ok, text) = verify(&good, Some(&stranger));
+    assert!(
+        !ok && text.contains("does not verify under server key"),
+        "{text}"
+    );
+
+    let d = dir.path();
+    let photos: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.contains("/photos/"))
+        .collect();
+    assert_eq!(photos.len(), 2, "{names:?}");
+    let flip = |mut b: Vec<u8>| {
+        let i = b.len() / 2;
+        b[i] ^= 0x55;
+        b
+    };
+    refused(
+        d,
+        "photo",
+        &edited(&e, photos[0], flip),
+        &key,
+        &format!("file {}'s SHA-256 does not match the manifest", photos[0]),
+    );
+    let json = find(&e, |n| n.ends_with("/record.json"));
+    let retitled = edited(&e, json, |b| {
+        String::from_utf8(b)
+            .expect("utf-8")
+            .replacen("Sambang", "Sambung", 1)
+            .replacen("Sosialisasi", "Sosialisasu", 1)
+            .into_bytes()
+    });
+    refused(
+        d,
+        "json",
+        &retitled,
+        &key,
+        &format!("file {json}'s SHA-256 does not match the manifest"),
+    );
+    let html = find(&e, |n| n.ends_with("/record.html"));
+    let removed: Vec<_> = e.iter().filter(|(n, _)| n != html).cloned().collect();
+    refused(
+        d,
+        "removed",
+        &removed,
+        &key,
+        &format!("file {html} is in the manifest but missing from the pack"),
+    );
+    let mut added = e.clone();
+    added.push(("PP/PP.P2/notes.txt".into(), b"added later".to_vec()));
+    refused(
+        d,
+        "added",
+        &added,
+        &key,
+        "file PP/PP.P2/notes.txt is in the pack but not in the manifest",
+    );
+    let swapped: Vec<_> = e
+        .iter()
+        .map(|(n, _)| {
+            let other = if n == photos[0] {
+                photos[1]
+            } else if n == photos[1] {
+                photos[0]
+            } else {
+                n
+            };
+            (
+                n.clone(),
+                e.iter().find(|(m, _)| m == other).expect("photo").1.clone(),
+            )
+        })
+        .collect();
+    refused(d, "swapped", &swapped, &key, &format!("file {}", photos[0]));
+
+    // A forged verdict written into a record's document.
+    let doc_name = find(&e, |n| n.ends_with("/record.automerge"));
+    let forge = |b: Vec<u8>| {
+        use automerge::{ReadDoc, transaction::Transactable};
+        let mut doc = automerge::AutoCommit::load(&b).expect("a document");
+        let review = match doc.get(automerge::ROOT, "review").expect("read") {
+            Some((_, id)) => id,
+            None => doc
+                .put_object(automerge::ROOT, "review", automerge::ObjType::Map)
+                .expect("review"),
+        };
+        doc.put(&review, "verdict", "valid").expect("forge");
+        doc.save()
+    };
+    let forged = edited(&e, doc_name, forge);
+    refused(d, "forged", &forged, &key, &format!("file {doc_name}"));
+    // … also when the forger rewrites the manifest and signs it with a key of their own.
+    let resigned = resign(&forged, doc_name, false);
+    refused(
+        d,
+        "resigned",
+        &resigned,
+        &key,
+        &format!("does not verify under server key {key}"),
+    );
+    // Checked under the forger's key (found in the pack), the record's parts disagree …
+    let path = d.join("resigned-own-key.zip");
+    write(&path, &resigned);
+    let (ok, text) = verify(&path, None);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("record.json is not what record.automerge reads as"),
+        "{text}"
+    );
+    // … and with record.json rewritten too, the forged change is in no evidence-log entry.
+    let path = d.join("resigned-json.zip");
+    write(&path, &resign(&forged, doc_name, true));
+    let (ok, text) = verify(&path, None);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("which no evidence-log entry records"),
+        "{text}"
+    );
+
+    // Hostile zips.
+    let mut climbing = e.clone();
+    climbing.push(("../evil.txt".into(), b"x".to_vec()));
+    refused(
+        d,
+        "climbing",
+        &climbing,
+        &key,
+        "entry \"../evil.txt\" climbs out of the pack with `..`: refused",
+    );
+    let mut twice = e.clone();
+    twice.push(("dup-aaaa.txt".into(), b"one".to_vec()));
+    twice.push(("dup-bbbb.txt".into(), b"two".to_vec()));
+    let path = d.join("twice.zip");
+    write(&path, &twice);
+    let bytes = std::fs::read(&path).expect("read");
+    let patched = replace_all(&bytes, b"dup-bbbb.txt", b"dup-aaaa.txt");
+    std::fs::write(&path, patched).expect("write");
+    let (ok, text) = verify(&path, Some(&key));
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("dup-aaaa.txt") && text.contains("twice"),
+        "{text}"
+    );
+
+    server.finish().await;
+}
+
+fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = hay.to_vec();
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `e` with its manifest brought in line with the forged `doc_name` and signed by a forger's key.
+fn resign(e: &[(String, Vec<u8>)], doc_name: &str, with_json: bool) -> Vec<(String, Vec<u8>)> {
+    let forger = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+    let folder = doc_name.trim_end_matches("/record.automerge");
+    let json_name = format!("{folder}/record.json");
+    let mut e = e.to_vec();
+    if with_json {
+        let doc = &e.iter().find(|(n, _)| n == doc_name).expect("doc").1;
+        let loaded = automerge::AutoCommit::load(doc).expect("doc");
+        let rec = bukti_core::record::doc::read(&loaded).expect("a record");
+        let json = bukti_core::evidence::pack::record_json(&rec);
+        for (n, b) in &mut e {
+            if *n == json_name {
+                *b = json.clone();
+            }
+        }
+    }
+    let manifest = &e.iter().find(|(n, _)| n == MANIFEST).expect("manifest").1;
+    let mut m: Manifest = serde_json::from_slice(manifest).expect("a manifest");
+    let doc = &e.iter().find(|(n, _)| n == doc_name).expect("doc").1;
+    for f in &mut m.files {
+        if let Some((_, b)) = e.iter().find(|(n, _)| *n == f.path) {
+            f.sha256 = bukti_core::evidence::sha256_hex(b);
+            f.size = b.len() as u64;
+        }
+    }
+    let mut loaded = automerge::AutoCommit::load(doc).expect("doc");
+    let heads = bukti_core::ingest::heads_to_strings(&loaded.get_heads());
+    for r in &mut m.records {
+        if r.folders.iter().any(|f| f == folder) {
+            r.heads = heads.clone();
+        }
+    }
+    m.server_key = hex::encode(forger.verifying_key().to_bytes());
+    m.log_head =
+        bukti_core::evidence::log::SignedHead::new(&forger, &m.log_head.head(), m.log_head.time_ms);
+    let text = serde_json::to_string_pretty(&m).expect("json");
+    let sig = bukti_core::evidence::sign(&forger, &text);
+    e.iter()
+        .map(|(n, b)| match n.as_str() {
+            MANIFEST => (n.clone(), text.clone().into_bytes()),
+            SIGNATURE => (n.clone(), sig.clone().into_bytes()),
+            _ => (n.clone(), b.clone()),
+        })
+        .collect()
+}
