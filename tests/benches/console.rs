@@ -324,10 +324,7 @@ async fn measure(
         } else {
             String::new()
         };
-        worst.push((
-            format!("{}{rows}", label.join("&")),
-            quantile(&times, 0.95),
-        ));
+        worst.push((format!("{}{rows}", label.join("&")), quantile(&times, 0.95)));
         all.extend(times);
     }
     all.sort();
@@ -607,7 +604,10 @@ async fn run(store: Store, n: usize) -> serde_json::Value {
     for (label, p95) in &search.worst {
         println!("    p95 {p95:6.1} ms  {label}");
     }
-    for (name, t) in [("Polres dashboard", &dashboard), ("LKE worksheet", &worksheet)] {
+    for (name, t) in [
+        ("Polres dashboard", &dashboard),
+        ("LKE worksheet", &worksheet),
+    ] {
         println!(
             "{name}: p50 {:6.1} ms  p95 {:6.1} ms  max {:6.1} ms  ({} requests)",
             quantile(&t.all, 0.5),

@@ -252,7 +252,12 @@ impl Preload {
             let records: Vec<PushRecord> = records;
             let signed = records
                 .iter()
-                .map(|r| (r.id, r.changes.iter().map(|c| evidence::change_hash(c)).collect()))
+                .map(|r| {
+                    (
+                        r.id,
+                        r.changes.iter().map(|c| evidence::change_hash(c)).collect(),
+                    )
+                })
                 .collect();
             let body = serde_json::to_vec(&records).expect("serialise a push body");
             Batch {
