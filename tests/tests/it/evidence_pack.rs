@@ -74,7 +74,7 @@ fn refused(dir: &Path, name: &str, tampered: &[(String, Vec<u8>)], key: &str, re
     );
 }
 
-fn find<'a>(e: &'a [(String, Vec<u8>)], what: impl Fn(&str) -> bool) -> &'a str {
+fn find(e: &[(String, Vec<u8>)], what: impl Fn(&str) -> bool) -> &str {
     e.iter()
         .map(|(n, _)| n.as_str())
         .find(|n| what(n))
@@ -155,6 +155,35 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
     for n in ["index.html", "records.csv", MANIFEST, SIGNATURE] {
         assert!(names.contains(&n), "{n} in {names:?}");
     }
+
+    // One LKE area, and a period that ended before the records.
+    let area = dir.path().join("pp.zip");
+    let out = server_command(&server)
+        .args(["pack", "--unit", SAWAN, "--area", "PP", "--out"])
+        .arg(&area)
+        .output()
+        .expect("run bukti-server pack");
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+    assert_eq!(summary["records"], 1, "{summary}");
+    assert!(verify(&area, Some(&key)).0);
+    let past = dir.path().join("past.zip");
+    let out = server_command(&server)
+        .args([
+            "pack",
+            "--unit",
+            SAWAN,
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2020-12-31",
+            "--out",
+        ])
+        .arg(&past)
+        .output()
+        .expect("run bukti-server pack");
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+    assert_eq!(summary["records"], 0, "{summary}");
+    assert!(verify(&past, Some(&key)).0);
 
     let (ok, text) = verify(&good, Some(&key));
     assert!(ok, "{text}");

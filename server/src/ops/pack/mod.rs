@@ -119,7 +119,16 @@ pub async fn pack(
             let Some((rec, heads, folders)) = select(&row, opts) else {
                 continue;
             };
-            write_record(store, blobs, &mut out, &row, &rec, &folders, &mut summary).await?;
+            write_record(
+                store,
+                blobs,
+                &mut out,
+                &row,
+                &rec,
+                (&heads, &folders),
+                &mut summary,
+            )
+            .await?;
             side.add(&rec, &folders).map_err(|e| out.io(e))?;
             summary.records += 1;
             records.push(ManifestRecord {
@@ -205,10 +214,21 @@ async fn write_record(
     out: &mut ZipOut,
     row: &DocRow,
     rec: &Record,
-    folders: &[String],
+    (record_heads, folders): (&[String], &[String]),
     summary: &mut PackSummary,
 ) -> Result<(), OpsError> {
-    let entries = store.log_of_record(rec.id).await?;
+    // The log may have moved on since the document was read (a push landed meanwhile): keep the
+    // entries up to the one that left the document as read, so the pack agrees with itself.
+    let mut entries = store.log_of_record(rec.id).await?;
+    let mut heads = record_heads.to_vec();
+    heads.sort();
+    if let Some(at) = entries.iter().rposition(|e| {
+        let mut h = e.heads.clone();
+        h.sort();
+        h == heads
+    }) {
+        entries.truncate(at + 1);
+    }
     let mut pushes: Vec<PackPush> = Vec::new();
     for hash in entries.iter().filter_map(|e| e.push.as_deref()) {
         if pushes.iter().any(|p| p.hash == hash) {
