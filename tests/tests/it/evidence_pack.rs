@@ -329,6 +329,23 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
         &key,
         "entry \"../evil.txt\" climbs out of the pack with `..`: refused",
     );
+    let bomb = d.join("bomb.zip");
+    {
+        let file = std::fs::File::create(&bomb).expect("create");
+        let mut zip = zip::ZipWriter::new(file);
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("zeros.bin", deflated).expect("start");
+        zip.write_all(&vec![0; 8 << 20]).expect("write");
+        zip.finish().expect("finish");
+    }
+    let (ok, text) = verify(&bomb, Some(&key));
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("entry \"zeros.bin\" unpacks to 8388608 bytes from")
+            && text.contains("suggests a zip bomb"),
+        "{text}"
+    );
     let mut twice = e.clone();
     twice.push(("dup-aaaa.txt".into(), b"one".to_vec()));
     twice.push(("dup-bbbb.txt".into(), b"two".to_vec()));
