@@ -98,7 +98,7 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
     let sawan = server.device(SAWAN, "87070001").await;
     let mut tagged = visit("Sosialisasi anti korupsi".into());
     tagged.lke.insert("PP.P2".into());
-    sawan.device.capture(tagged).await.expect("capture");
+    let judged = sawan.device.capture(tagged).await.expect("capture");
     for (n, photo) in ["scene.jpg", "photo.png"].into_iter().enumerate() {
         sawan
             .device
@@ -111,6 +111,19 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
     }
     let report = sawan.sync().await;
     assert!(report.photo_problems.is_empty(), "{report:?}");
+    // The Polres's verdict on one: a logged step of HQ's, with no device push.
+    server.forward(judged).await;
+    let kasat = server
+        .hq_token("bali/buleleng", "Kasat Binmas", "reviewer")
+        .await;
+    let (status, body) = server
+        .hq(&kasat)
+        .post(
+            &format!("/records/{judged}/review"),
+            &serde_json::json!({"verdict": "verified"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     // Another Polsek's record stays out of Sawan's pack.
     let banjar = server.device("bali/buleleng/banjar", "87070002").await;
     banjar
@@ -185,6 +198,15 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
     assert_eq!(summary["records"], 0, "{summary}");
     assert!(verify(&past, Some(&key)).0);
 
+    let judged_json = e
+        .iter()
+        .find(|(n, _)| n.ends_with(&format!("{judged}/record.json")))
+        .expect("the judged record");
+    assert!(
+        String::from_utf8_lossy(&judged_json.1).contains("\"verdict\": \"valid\""),
+        "{}",
+        String::from_utf8_lossy(&judged_json.1)
+    );
     let (ok, text) = verify(&good, Some(&key));
     assert!(ok, "{text}");
     assert!(
@@ -286,7 +308,7 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
                 .put_object(automerge::ROOT, "review", automerge::ObjType::Map)
                 .expect("review"),
         };
-        doc.put(&review, "verdict", "valid").expect("forge");
+        doc.put(&review, "verdict", "rejected").expect("forge");
         doc.save()
     };
     let forged = edited(&e, doc_name, forge);
