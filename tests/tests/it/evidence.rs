@@ -385,60 +385,35 @@ async fn a_device_keeps_receipts_and_catches_a_cut_or_rewritten_log(backend: Bac
     assert_eq!(receipt.server_key, server_key(&server).await);
 
     // An edit not yet synced: the receipt is for an earlier version, until the next sync.
-    phone
-        .device
-        .edit(id, |r| r.place = "Pasar Anyar".into())
-        .await
-        .expect("edit");
-    assert!(
-        !phone
-            .device
-            .receipt(id)
-            .await
-            .expect("receipt")
-            .expect("a receipt")
-            .covers_local
-    );
+    let edit = |r: &mut bukti_core::Record| r.place = "Pasar Anyar".into();
+    phone.device.edit(id, edit).await.expect("edit");
+    assert!(!covered(&phone, id).await);
     phone.sync().await;
-    assert!(
-        phone
-            .device
-            .receipt(id)
-            .await
-            .expect("receipt")
-            .expect("a receipt")
-            .covers_local
-    );
+    assert!(covered(&phone, id).await);
 
     // Someone with database access cuts the log's last entry: the phone saw it, and says so.
-    server
-        .execute_sql(&format!(
-            "{} delete from evidence_log where seq = 2;",
-            untrigger(backend, "evidence_log")
-        ))
-        .await
-        .expect("cut the log");
-    let report = phone.sync().await;
-    assert!(
-        report
-            .evidence_problems
-            .iter()
-            .any(|p| p.contains("entries were removed")),
-        "{report:?}"
+    let cut = format!(
+        "{} delete from evidence_log where seq = 2;",
+        untrigger(backend, "evidence_log")
     );
+    server.execute_sql(&cut).await.expect("cut the log");
+    assert_reported(&phone.sync().await, "entries were removed");
     // The log grows past where it was cut, but entry 2 is not the one the phone saw.
     phone
         .device
         .capture(patrol("Patroli malam"))
         .await
         .expect("capture");
-    let report = phone.sync().await;
-    assert!(
-        report
-            .evidence_problems
-            .iter()
-            .any(|p| p.contains("rewritten")),
-        "{report:?}"
-    );
+    assert_reported(&phone.sync().await, "rewritten");
     server.finish().await;
+}
+
+async fn covered(phone: &bukti_tests::TestDevice, id: bukti_core::RecordId) -> bool {
+    let receipt = phone.device.receipt(id).await.expect("receipt");
+    receipt.expect("a receipt").covers_local
+}
+
+fn assert_reported(report: &bukti_core::device::SyncReport, what: &str) {
+    let found = report.evidence_problems.iter().any(|p| p.contains(what));
+    assert!(found, "expected a problem saying {what:?}: {report:?}");
 }
