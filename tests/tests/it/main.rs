@@ -21,6 +21,7 @@ mod crash;
 mod error_bodies;
 mod evidence;
 mod evidence_pack;
+mod evidence_pack_speed;
 mod fuzz_regressions;
 mod hostile_input;
 mod identity;
