@@ -56,6 +56,39 @@ pub(super) fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
         + (a[3] ^ b[3]).count_ones()
 }
 
+/// A descriptor within this many bits of a slope's (or its opposite's) says only "brightness
+/// rises this way": see [`is_slope`].
+const SLOPE_BITS: u32 = 48;
+
+/// Whether a descriptor is what a plain slope gives (one brightness gradient, no real corner):
+/// every test then only asks which of its two points lies further along the slope. Such
+/// descriptors are alike in every photo (a sky, a blurred background, a straight edge), so the
+/// index neither files nor looks them up: they would vote for every smooth photo.
+pub(super) fn is_slope(d: &[u64; 4]) -> bool {
+    static MASKS: std::sync::OnceLock<Vec<[u64; 4]>> = std::sync::OnceLock::new();
+    let masks = MASKS.get_or_init(|| {
+        let pattern = pattern();
+        // Sixteen directions over half a turn; the other half are the complements.
+        (0..16)
+            .map(|step| {
+                let (sin, cos) = (f64::from(step) * std::f64::consts::PI / 16.0).sin_cos();
+                let mut mask = [0u64; 4];
+                for (bit, &(p, q)) in pattern.iter().enumerate() {
+                    let along = f64::from(q.0 - p.0) * cos + f64::from(q.1 - p.1) * sin;
+                    if along > 0.0 {
+                        mask[bit / 64] |= 1 << (bit % 64);
+                    }
+                }
+                mask
+            })
+            .collect()
+    });
+    masks.iter().any(|m| {
+        let bits = distance(d, m);
+        bits < SLOPE_BITS || bits > 256 - SLOPE_BITS
+    })
+}
+
 /// How many anchors of each coarse level the index keeps per photo (see [`anchors`]).
 const ANCHORS_PER_LEVEL: [usize; LEVELS] = [0, 6, 5, 5, 0];
 
@@ -66,6 +99,7 @@ pub(super) fn anchors(keypoints: &[Keypoint]) -> Vec<[u64; 4]> {
     let mut taken = [0usize; LEVELS];
     keypoints
         .iter()
+        .filter(|k| !is_slope(&k.descriptor))
         .filter(|k| {
             let level = usize::from(k.level);
             let keep = taken[level] < ANCHORS_PER_LEVEL[level];

@@ -8,10 +8,13 @@
 //!   most 3 bits apart share a band; most copies that survive globally (resized, recompressed,
 //!   brightened, captioned, mirrored) are found this way.
 //! - **Local anchors** (locality-sensitive hashing): for each stored photo, 16 strong corners of
-//!   the middle pyramid levels ([`IndexKeys::anchors`]); each is filed under two keys of
-//!   [`KEY_BITS`] sampled descriptor bits. The new photo looks up every descriptor it has, plain
-//!   and mirrored; a stored photo hit by at least [`MIN_VOTES`] of them is a candidate. This finds
-//!   the crops and screenshots that move the global hash.
+//!   the middle pyramid levels ([`super::Fingerprint::index_keys`]); each is filed under two keys
+//!   of [`KEY_BITS`] sampled descriptor bits. The new photo looks up the distinct keys of every
+//!   descriptor it has, plain and mirrored; a key that too many photos share is skipped as a stop
+//!   word (smooth gradients and straight edges describe alike everywhere), and the
+//!   [`MAX_LOCAL_CANDIDATES`] photos hit by the most keys, at least [`MIN_VOTES`], are
+//!   candidates. This finds the crops and screenshots that move the global hash; the cap keeps
+//!   the full comparisons per lookup bounded at any size.
 //!
 //! Candidates then get the full [`super::compare`], with fingerprints loaded by id.
 //!
@@ -19,7 +22,9 @@
 //! band0..band3 INTEGER each indexed, fingerprint BYTEA/BLOB)` and
 //! `photo_anchor_key(key INTEGER, photo_id)` with an index on `key`; a lookup is one
 //! `WHERE band0 = ? OR band1 = ? …` query (four index probes, twice with the mirror) and one
-//! `SELECT photo_id FROM photo_anchor_key WHERE key IN (…) GROUP BY photo_id HAVING count(*) >= 2`.
+//! `SELECT photo_id FROM photo_anchor_key WHERE key IN (…) GROUP BY photo_id HAVING count(*) >= 2
+//! ORDER BY count(*) DESC LIMIT 16` (the stop words: a `photo_anchor_key_load(key, photos)` table
+//! kept by the same insert).
 //! This module is the in-memory form of the same structure, measured by `benches/reuse_index.rs`.
 
 use std::collections::HashMap;
@@ -30,6 +35,8 @@ pub const KEY_BITS: u32 = 22;
 const TABLES: usize = 2;
 /// Local votes that make a candidate.
 pub const MIN_VOTES: u32 = 2;
+/// Most candidates the local way in proposes, best voted first.
+pub const MAX_LOCAL_CANDIDATES: usize = 16;
 /// Global hashes this close (plain or mirrored) make a candidate.
 pub const GLOBAL_CANDIDATE_DISTANCE: u32 = 12;
 const BANDS: usize = 4;
@@ -135,35 +142,52 @@ impl ReuseIndex {
                 }
             }
         }
+        // Each distinct key once: a stored anchor that many of the new photo's corners resemble
+        // (smooth gradients all describe alike) is one piece of evidence, not many.
+        let mut keys: Vec<usize> = query
+            .descriptors
+            .iter()
+            .flat_map(|d| (0..TABLES).map(move |table| local_key(d, table)))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
         let mut votes: HashMap<PhotoId, u32> = HashMap::new();
-        for descriptor in &query.descriptors {
-            // One vote per stored photo and descriptor, whichever tables agree.
-            let mut hit: [PhotoId; 8] = [END; 8];
-            let mut hits = 0;
-            for table in 0..TABLES {
-                let mut at = self.local_heads[local_key(descriptor, table)];
-                while at != END {
-                    let (id, next) = self.local_postings[at as usize];
-                    if !hit[..hits].contains(&id) {
-                        *votes.entry(id).or_default() += 1;
-                        if hits < hit.len() {
-                            hit[hits] = id;
-                            hits += 1;
-                        }
-                    }
-                    at = next;
-                }
+        let common = self.common_chain();
+        let mut hits: Vec<PhotoId> = Vec::with_capacity(common);
+        for key in keys {
+            hits.clear();
+            let mut at = self.local_heads[key];
+            while at != END && hits.len() <= common {
+                let (id, next) = self.local_postings[at as usize];
+                hits.push(id);
+                at = next;
+            }
+            if hits.len() > common {
+                continue;
+            }
+            for &id in &hits {
+                *votes.entry(id).or_default() += 1;
             }
         }
-        found.extend(
-            votes
-                .into_iter()
-                .filter(|&(_, v)| v >= MIN_VOTES)
-                .map(|(id, _)| id),
-        );
+        // The photos sharing the most anchors, a bounded number: the full comparisons a lookup
+        // costs stay the same at a hundred photos and at a million.
+        let mut ranked: Vec<(u32, PhotoId)> = votes
+            .into_iter()
+            .filter(|&(_, v)| v >= MIN_VOTES)
+            .map(|(id, v)| (v, id))
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        found.extend(ranked.iter().take(MAX_LOCAL_CANDIDATES).map(|&(_, id)| id));
         found.sort_unstable();
         found.dedup();
         found
+    }
+
+    /// A key filed under by more photos than this says little (a stop word): smooth gradients
+    /// and straight edges describe alike in every photo. Scaled to the keys' mean load, so it
+    /// holds at a hundred photos and at a million.
+    fn common_chain(&self) -> usize {
+        8 + 4 * self.local_postings.len() / self.local_heads.len()
     }
 
     /// Bytes held by the index's arrays.

@@ -90,13 +90,14 @@ impl Fingerprint {
         }
     }
 
-    /// All descriptors, plain then mirrored, for an index lookup.
+    /// Its descriptors, plain and mirrored, for an index lookup (all but plain slopes').
     pub fn query_keys(&self) -> index::QueryKeys {
         index::QueryKeys {
             global: [self.global, self.global_mirror],
             descriptors: self
                 .keypoints
                 .iter()
+                .filter(|k| !features::is_slope(&k.descriptor))
                 .flat_map(|k| [k.descriptor, features::mirror_descriptor(k.descriptor)])
                 .collect(),
         }
