@@ -45,7 +45,11 @@ impl Transform {
             Transform::Recompressed => return jpeg(source, 30),
             // A third of the width and a tenth of the height cut away, on a side that varies.
             Transform::Crop30 => {
-                let x = if seed % 2 == 0 { 0 } else { w * 30 / 100 };
+                let x = if seed.is_multiple_of(2) {
+                    0
+                } else {
+                    w * 30 / 100
+                };
                 crop(source, x, h / 10, w * 70 / 100, h * 80 / 100)
             }
             Transform::Crop15Resized => scale(

@@ -85,7 +85,7 @@ pub(super) fn is_slope(d: &[u64; 4]) -> bool {
     });
     masks.iter().any(|m| {
         let bits = distance(d, m);
-        bits < SLOPE_BITS || bits > 256 - SLOPE_BITS
+        !(SLOPE_BITS..=256 - SLOPE_BITS).contains(&bits)
     })
 }
 

@@ -139,7 +139,7 @@ fn bytes_round_trip_and_malformed_bytes_are_refused() {
         Fingerprint::from_bytes(b"JPEG"),
         Err(FingerprintError::Format)
     );
-    let mut huge = bytes.clone();
+    let mut huge = bytes;
     huge[4..6].copy_from_slice(&4000u16.to_le_bytes());
     assert!(matches!(
         Fingerprint::from_bytes(&huge),
