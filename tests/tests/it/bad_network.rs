@@ -24,14 +24,15 @@ use tempfile::TempDir;
 
 const UNIT: &str = "bali/buleleng/sawan";
 
-/// The field schedule (0.25 s doubling to 8 s, six retries) at a tenth of its length.
-const BACKOFF: Backoff = Backoff {
+/// The field schedule (0.25 s doubling to 8 s, six retries) at a tenth of its length; also
+/// for the other tests whose devices meet a network that fails for good.
+pub(crate) const BACKOFF: Backoff = Backoff {
     first: Duration::from_millis(25),
     max: Duration::from_millis(800),
     retries: 6,
 };
 /// Silence after which a connection counts as lost (30 s in the field).
-const STALL: Duration = Duration::from_secs(3);
+pub(crate) const STALL: Duration = Duration::from_secs(3);
 
 fn capture(title: &str) -> Capture {
     Capture {

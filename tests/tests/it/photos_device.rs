@@ -192,6 +192,9 @@ async fn a_cut_upload_resumes_from_a_copy_of_the_store_sending_only_the_rest(bac
     let proxy = CutProxy::start(server.addr).await;
     let home = tempfile::tempdir().expect("home");
     let mut device = Device::open(home.path()).await.expect("open");
+    // The cut lasts until healed: the sync retries into it until its retries run out, on the
+    // bad-network tests' shortened schedule rather than the field's 12 s.
+    device.set_network_timing(crate::bad_network::BACKOFF, crate::bad_network::STALL);
     let code = server.enrollment_code(UNIT, "87010123").await;
     device
         .enroll(&proxy.url, &code, "HP cut")
