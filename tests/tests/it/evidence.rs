@@ -82,7 +82,7 @@ async fn a_signed_push_is_receipted_logged_and_its_head_signed(backend: Backend)
     // An edit is a second entry; HQ's two steps (ready, forward) are two more.
     let before = doc.heads();
     doc.edit("officer:80000001", |r| {
-        r.title = "Sambang Desa Sudaji (revisi)".into()
+        r.title = "Sambang Desa Sudaji (revisi)".into();
     })
     .expect("edit");
     let (_, edited) = server
@@ -236,7 +236,7 @@ async fn two_entries(server: &TestServer) -> (RecordDoc, Vec<u8>, Vec<u8>) {
     let mut extra = RecordDoc::load(&doc.save(), dev.actor.clone()).expect("load");
     extra
         .edit("officer:80000001", |r| {
-            r.narrative = "Ditambah diam-diam".into()
+            r.narrative = "Ditambah diam-diam".into();
         })
         .expect("edit");
     let unreceived = extra.save();
@@ -260,8 +260,12 @@ fn untrigger(backend: Backend, table: &str) -> String {
     }
 }
 
+/// The SQL that tampers with a store: given the backend, the document as first pushed, one with
+/// a change the server never received, and the record id.
+type Tamper = fn(Backend, &[u8], &[u8], &str) -> String;
+
 async fn verify_names_each_kind_of_tampering(backend: Backend) {
-    let cases: [(&str, fn(Backend, &[u8], &[u8], &str) -> String, &str); 7] = [
+    let cases: [(&str, Tamper, &str); 7] = [
         (
             "an edited log entry",
             |b, _, _, _| {
