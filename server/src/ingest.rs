@@ -259,18 +259,23 @@ pub async fn push(
     signature: Option<&PushSignature>,
 ) -> Result<PushResponse, ServiceError> {
     let device_key = store.credential_key(pusher.id).await?;
-    let proof = {
-        let (key, pusher, records) = (key.clone(), pusher.clone(), records.clone());
-        let signature = signature.cloned();
-        // Hashing every change is CPU work: off the runtime's threads.
-        tokio::task::spawn_blocking(move || {
-            let device_key = device_key.as_deref();
-            evidence::verify_push(&key, &pusher, device_key, &records, signature.as_ref())
-        })
-        .await
-        .map_err(|e| ServiceError::corrupt(format!("signature check failed: {e}")))??
-    };
-    let proof = Arc::new(proof);
+    let (server_key, device, signature) = (key.clone(), pusher.clone(), signature.cloned());
+    // Hashing every change is CPU work: off the runtime's threads. The batch moves there and
+    // back rather than being copied.
+    let (checked, records) = tokio::task::spawn_blocking(move || {
+        let device_key = device_key.as_deref();
+        let checked = evidence::verify_push(
+            &server_key,
+            &device,
+            device_key,
+            &records,
+            signature.as_ref(),
+        );
+        (checked, records)
+    })
+    .await
+    .map_err(|e| ServiceError::corrupt(format!("signature check failed: {e}")))?;
+    let proof = Arc::new(checked?);
     let results = apply(store, pusher, records, proof.clone()).await?;
     let held: Vec<ReceiptRecord> = results
         .iter()
