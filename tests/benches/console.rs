@@ -584,27 +584,9 @@ async fn run(store: Store, n: usize) -> serde_json::Value {
     }
 
     println!("\n{} records on {}", n, store.name());
-    println!(
-        "list page (50 rows):  p50 {:6.1} ms  p95 {:6.1} ms  max {:6.1} ms  ({} requests)",
-        quantile(&list.all, 0.5),
-        quantile(&list.all, 0.95),
-        quantile(&list.all, 1.0),
-        list.all.len()
-    );
-    for (label, p95) in &list.worst {
-        println!("    p95 {p95:6.1} ms  {label}");
-    }
-    println!(
-        "full-text query:      p50 {:6.1} ms  p95 {:6.1} ms  max {:6.1} ms  ({} requests)",
-        quantile(&search.all, 0.5),
-        quantile(&search.all, 0.95),
-        quantile(&search.all, 1.0),
-        search.all.len()
-    );
-    for (label, p95) in &search.worst {
-        println!("    p95 {p95:6.1} ms  {label}");
-    }
     for (name, t) in [
+        ("list page (50 rows)", &list),
+        ("full-text query", &search),
         ("Polres dashboard", &dashboard),
         ("LKE worksheet", &worksheet),
     ] {
