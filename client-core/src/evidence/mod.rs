@@ -5,12 +5,15 @@
 //!   every record and the hashes of the Automerge changes it carries) with its Ed25519 key.
 //! - [`receipt`]: the server answers with a receipt signed by its own key: which heads of which
 //!   records it stored, when, and where its evidence log stood afterwards.
+//! - [`flags`]: the anomalies a reviewer is asked to look at (a reused or edited photo, a place
+//!   outside the unit's area, a device clock that was off), with their plain explanations.
 //! - [`log`]: the server's append-only evidence log, hash-chained entry by entry, and the signed
 //!   log head every syncing device keeps, so a truncated or rewritten log is caught.
 //!
 //! Every signed message is plain UTF-8 text, one `key value` field per line, so a client in any
 //! language can build it and a person can read it; `docs/protocol.md` specifies each one.
 
+pub mod flags;
 pub mod log;
 pub mod pack;
 pub mod push;
