@@ -201,6 +201,7 @@ fn server_ingest(record: &PushRecord) {
         },
         own_officer: None,
         proof: None,
+        areas: Default::default(),
     };
     let now = record::now_ms();
     let _ = decide(None, record, &ctx, now);

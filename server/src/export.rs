@@ -231,6 +231,7 @@ mod tests {
             place: "Desa Sudaji".into(),
             lke: vec!["PP.P2".into(), "PW.P3".into()],
             photos: 2,
+            flags: Vec::new(),
             feed_seq: 1,
             updated_at: 1_795_136_400_000,
         }

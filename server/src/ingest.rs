@@ -12,9 +12,9 @@ use std::{collections::HashSet, sync::Arc};
 
 use automerge::{ActorId, AutoCommit};
 use bukti_core::{
-    RecordId,
+    Record, RecordId,
     catalogue::Catalogue,
-    evidence::{log::Draft, receipt::ReceiptRecord},
+    evidence::{flags, log::Draft, receipt::ReceiptRecord},
     ingest::{self, IngestError, MAX_DOCUMENT_BYTES},
     protocol::{PushOutcome, PushRecord, PushResponse, PushResult, PushSignature, RejectCode},
     record::{self, Problem, contract, workflow},
@@ -26,6 +26,7 @@ use crate::{
     authz::{self, Pusher},
     directory::Principal,
     evidence::{self, PushProof, ServerKey},
+    flags::UnitAreas,
     projection::Projection,
     service::ServiceError,
     store::{DynStore, RecordWrite, StoredDoc, WriteOutcome, evidence::LogWrite},
@@ -67,6 +68,8 @@ pub struct PushContext {
     pub own_officer: Option<String>,
     /// The batch's checked signature: every change written enters the evidence log under it.
     pub proof: Option<Arc<PushProof>>,
+    /// The units' areas, for the anomaly flags of the records written.
+    pub areas: Arc<UnitAreas>,
 }
 
 impl PushContext {
@@ -84,6 +87,7 @@ impl PushContext {
             },
             own_officer: principal.own_officer().map(str::to_owned),
             proof: None,
+            areas: Arc::default(),
         }
     }
 }
@@ -229,7 +233,7 @@ pub fn decide(
         expected_version: stored.map(|s| s.version),
         doc,
         heads,
-        projection: Projection::of(&record, workflow::derive(&mut merged.doc).state),
+        projection: projection(&record, &mut merged.doc, ctx, now),
         log,
     }))
 }
@@ -237,6 +241,26 @@ pub fn decide(
 /// A push under the id of a record the pusher may not see is judged exactly as if no record
 /// had that id, so the answer never reveals that one exists. Only a complete new record under
 /// an id that is taken cannot be judged so (it cannot be stored): that is refused as forbidden,
+/// The projection of a pushed record, with the flags its arrival raises (its device's clock
+/// against the server's, photos dated after now).
+fn projection(
+    record: &Record,
+    doc: &mut AutoCommit,
+    ctx: &PushContext,
+    now: Timestamp,
+) -> Projection {
+    let state = workflow::derive(doc).state;
+    let mut projection = Projection::in_area(record, state, ctx.areas.of(&record.unit));
+    let device_time = ctx
+        .proof
+        .as_ref()
+        .and_then(|p| Timestamp::from_millisecond(p.time_ms).ok());
+    projection
+        .flags
+        .extend(flags::on_arrival(record, now, device_time));
+    projection
+}
+
 /// which only a client already holding the id (a random UUIDv7) can ever provoke.
 fn decide_unseen(push: &PushRecord, ctx: &PushContext, now: Timestamp) -> Decision {
     match decide(None, push, ctx, now) {
@@ -324,21 +348,25 @@ async fn apply(
         let (records, unique) = (records.clone(), unique.clone());
         move |k: usize, stored: Option<&StoredDoc>| match decide(
             stored,
+        ctx.areas = Arc::new(UnitAreas::load(store).await?);
             &records[unique[k]],
             &ctx,
             Timestamp::now(),
         ) {
-            Decision::Answer(outcome) => Planned::Answer(outcome),
+            Decision::Answer(outcome) => Planned::Answer((outcome, None)),
             Decision::Write(w) => {
                 let accepted = PushOutcome::Accepted {
                     heads: w.heads.clone(),
                     changed: true,
                 };
-                Planned::Write(w, accepted)
+                let p = &w.projection;
+                let entered = (p.officer.clone(), p.captured_at, p.activity_at);
+                Planned::Write(w, (accepted, Some(entered)))
             }
         }
     };
-    for (i, outcome) in unique
+    let mut entered = Vec::new();
+    for (i, (outcome, written)) in unique
         .into_iter()
         .zip(write_merged(store, ids, plan).await?)
     {
@@ -346,6 +374,12 @@ async fn apply(
     }
     record_metrics(&outcomes);
     let refused = crate::audit::rejected_pushes(pusher, &records, &outcomes);
+        entered.extend(written);
+    }
+    // The records are stored and will be answered as such; a flag that cannot be raised now is
+    // raised by the officer's next push.
+    if let Err(e) = crate::flags::after_push(store, &entered).await {
+        tracing::warn!(error = %e, "back-dated burst check failed");
     crate::audit::append_or_log(store, &refused).await;
     Ok(records
         .iter()

@@ -38,6 +38,7 @@ pub mod directory;
 pub mod error;
 pub mod evidence;
 pub mod export;
+pub mod flags;
 pub mod ingest;
 mod layers;
 pub mod listen;

@@ -1,7 +1,12 @@
 //! The relational projection of a record: the columns HQ filters and sorts by, derived from the
 //! document alone so it can always be rebuilt from the documents.
 
-use bukti_core::{Record, catalogue::lke_area_of, record::workflow::State};
+use bukti_core::{
+    Record,
+    catalogue::lke_area_of,
+    evidence::flags::{self, Area, Flag},
+    record::workflow::State,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Projection {
@@ -27,6 +32,9 @@ pub struct Projection {
     pub lke: Vec<(String, String)>,
     /// Every blob the record's photos refer to: original, derivative and thumbnail.
     pub photos: Vec<PhotoBlob>,
+    /// Anomaly flags: the document's own, recomputed with each version, plus any the write
+    /// that carries it raised on arrival ([`flags::on_arrival`]).
+    pub flags: Vec<Flag>,
 }
 
 /// One rendition of one photo, as the `record_photo` table holds it.
@@ -92,8 +100,13 @@ fn photo_blobs(record: &Record) -> Vec<PhotoBlob> {
 
 impl Projection {
     /// The projection of `record`, whose document is in workflow `state`
-    /// (`bukti_core::record::workflow::derive`).
+    /// (`bukti_core::record::workflow::derive`), for a unit with no area set up.
     pub fn of(record: &Record, state: State) -> Self {
+        Self::in_area(record, state, None)
+    }
+
+    /// The projection of `record` in a unit whose area is `area`: what every write stores.
+    pub fn in_area(record: &Record, state: State, area: Option<&Area>) -> Self {
         let started_at = record.started_at.map(|t| t.as_millisecond());
         let captured_at = record.captured_at.as_millisecond();
         Self {
@@ -118,6 +131,7 @@ impl Projection {
                 .map(|code| (code.clone(), lke_area_of(code).to_owned()))
                 .collect(),
             photos: photo_blobs(record),
+            flags: flags::document(record, area),
         }
     }
 }

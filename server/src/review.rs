@@ -27,6 +27,7 @@ use serde::Serialize;
 use crate::{
     audit::AuditEvent,
     directory::{Permission, Principal},
+    flags::UnitAreas,
     ingest::{Planned, write_merged},
     projection::Projection,
     service::ServiceError,
@@ -72,10 +73,12 @@ pub async fn apply(
         .map_or("hq", |r| r.as_str());
     let author = format!("{role}:{}", principal.name);
     let steps = Arc::new(steps);
+    let areas = UnitAreas::load(store).await?;
     let plan = {
         let (principal, steps) = (principal.clone(), steps.clone());
         move |_: usize, stored: Option<&StoredDoc>| {
-            let taken = take(stored, &principal, &author, id, &steps, record::now_ms());
+            let now = record::now_ms();
+            let taken = take(stored, &principal, &author, id, &steps, now, &areas);
             match taken {
                 Ok((Some(write), reviewed)) => Planned::Write(Box::new(write), Ok(reviewed)),
                 Ok((None, reviewed)) => Planned::Answer(Ok(reviewed)),
@@ -101,6 +104,7 @@ pub fn take(
     id: RecordId,
     steps: &[Step],
     now: Timestamp,
+    areas: &UnitAreas,
 ) -> Result<(Option<RecordWrite>, Reviewed), ServiceError> {
     let stored = stored.ok_or(ServiceError::NotFound)?;
     let corrupt = |why: String| ServiceError::corrupt(format!("record {id}: {why}"));
@@ -166,7 +170,7 @@ pub fn take(
             push: None,
         }),
         heads,
-        projection: Projection::of(&record, reviewed.workflow.state),
+        projection: Projection::in_area(&record, reviewed.workflow.state, areas.of(&record.unit)),
     };
     Ok((Some(write), reviewed))
 }
@@ -225,8 +229,16 @@ mod tests {
             ready: true,
         }];
         let now = record::now_ms();
-        let (write, reviewed) = take(Some(&doc), &operator, "operator:Sari", id, &ready, now)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (write, reviewed) = take(
+            Some(&doc),
+            &operator,
+            "operator:Sari",
+            id,
+            &ready,
+            now,
+            &UnitAreas::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let write = write.expect("a change");
         assert_eq!(write.expected_version, Some(3), "optimistic version");
         assert_eq!(write.projection.state, "ready");
@@ -253,8 +265,16 @@ mod tests {
             version: 4,
             unit: doc.unit,
         };
-        let (none, _) = take(Some(&doc), &operator, "operator:Sari", id, &again, now)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (none, _) = take(
+            Some(&doc),
+            &operator,
+            "operator:Sari",
+            id,
+            &again,
+            now,
+            &UnitAreas::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(none.is_none());
     }
 
@@ -268,16 +288,40 @@ mod tests {
         }];
         let now = record::now_ms();
         assert!(matches!(
-            take(Some(&doc), &elsewhere, "x", id, &ready, now),
+            take(
+                Some(&doc),
+                &elsewhere,
+                "x",
+                id,
+                &ready,
+                now,
+                &UnitAreas::default()
+            ),
             Err(ServiceError::NotFound)
         ));
         assert!(matches!(
-            take(None, &elsewhere, "x", id, &ready, now),
+            take(
+                None,
+                &elsewhere,
+                "x",
+                id,
+                &ready,
+                now,
+                &UnitAreas::default()
+            ),
             Err(ServiceError::NotFound)
         ));
         let kapolsek = person("bali/buleleng/sawan", Role::Approver);
         assert!(matches!(
-            take(Some(&doc), &kapolsek, "x", id, &[Step::Forward], now),
+            take(
+                Some(&doc),
+                &kapolsek,
+                "x",
+                id,
+                &[Step::Forward],
+                now,
+                &UnitAreas::default()
+            ),
             Err(ServiceError::Workflow(Refusal::WrongState { .. }))
         ));
     }

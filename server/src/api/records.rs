@@ -24,6 +24,7 @@ use crate::{
     blob::upload::{PhotoView, photo_views},
     directory::Principal,
     error::{ApiError, ApiResult},
+    flags::{self, FlagView},
     store::{ListFilter, Page, RecordSummary},
 };
 
@@ -77,6 +78,8 @@ pub async fn get(
     principal: Principal,
     Path(raw_id): Path<String>,
 ) -> ApiResult<Json<RecordView>> {
+    /// Anomaly flags for the reviewer to look at, serious ones first, each with its explanation.
+    pub flags: Vec<FlagView>,
     let id = record_id(&raw_id)?;
     let (summary, stored) = readable(&state, &principal, id).await?;
     let view = tokio::task::spawn_blocking(move || -> Result<RecordView, String> {
@@ -108,6 +111,7 @@ pub async fn get(
 
 /// The photos a record within the principal's scope refers to.
 pub async fn photos_of(
+            flags: Vec::new(),
     state: &AppState,
     principal: &Principal,
     id: bukti_core::RecordId,
@@ -115,6 +119,7 @@ pub async fn photos_of(
     let (_, stored) = readable(state, principal, id).await?;
     let doc = ingest::load_document(&stored.doc).map_err(|e| corrupt(id, &e.to_string()))?;
     let record = record::doc::read(&doc).map_err(|p| corrupt(id, &record::Problem::join(&p)))?;
+    view.flags = flags::of_record(&state.store, id).await?;
     Ok(record.photos)
 }
 

@@ -4,7 +4,7 @@
 
 use std::{io::BufRead, path::PathBuf};
 
-use bukti_core::unit::UnitPath;
+use bukti_core::{evidence::flags::Area, unit::UnitPath};
 use clap::Subcommand;
 use uuid::Uuid;
 
@@ -48,6 +48,23 @@ pub enum UnitCommand {
         /// The new parent, e.g. bali/jembrana.
         #[arg(long)]
         to: String,
+    },
+    /// Set the area a unit answers for (its wilayah hukum). Records and photos placed outside
+    /// it are flagged for reviewers; a unit without its own area uses its parent's.
+    /// Example: bukti-server unit area --path bali/buleleng/sawan --geojson sawan.geojson
+    Area {
+        #[arg(long)]
+        path: String,
+        /// A GeoJSON file with a Polygon or MultiPolygon (or a Feature of one), as map tools
+        /// export boundaries (longitude first).
+        #[arg(long, conflicts_with_all = ["bbox", "clear"])]
+        geojson: Option<PathBuf>,
+        /// A rectangle instead: south,west,north,east in degrees, e.g. -8.20,115.10,-8.05,115.25.
+        #[arg(long, conflicts_with = "clear", allow_hyphen_values = true)]
+        bbox: Option<String>,
+        /// Remove the unit's own area (its parent's applies again).
+        #[arg(long)]
+        clear: bool,
     },
     /// List the tree.
     List {
@@ -143,6 +160,28 @@ fn operator() -> Actor {
     }
 }
 
+/// Largest area file read: a detailed Polsek boundary is tens of kilobytes.
+const MAX_AREA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+fn read_area_file(file: &std::path::Path) -> Result<String, DirectoryError> {
+    use std::io::Read;
+    let cannot =
+        |e: std::io::Error| DirectoryError::Invalid(format!("cannot read {}: {e}", file.display()));
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .map_err(cannot)?
+        .take(MAX_AREA_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    if text.len() as u64 > MAX_AREA_FILE_BYTES {
+        return Err(DirectoryError::Invalid(format!(
+            "{} is larger than {MAX_AREA_FILE_BYTES} bytes; simplify the boundary",
+            file.display()
+        )));
+    }
+    Ok(text)
+}
+
 fn first_line_of_stdin() -> Result<String, DirectoryError> {
     let mut line = String::new();
     std::io::stdin()
@@ -174,6 +213,30 @@ pub async fn unit(store: &DynStore, cmd: UnitCommand) -> Result<(), DirectoryErr
                 "Moved {path} to {}; its people and devices moved with it.",
                 u.path
             );
+        }
+        UnitCommand::Area {
+            path,
+            geojson,
+            bbox,
+            clear,
+        } => {
+            let area = match (geojson, bbox) {
+                (Some(file), _) => Some(Area::from_geojson(&read_area_file(&file)?)),
+                (None, Some(b)) => Some(Area::from_box(&b)),
+                (None, None) if clear => None,
+                (None, None) => {
+                    return Err(DirectoryError::Invalid(
+                        "say which area: --geojson FILE, --bbox S,W,N,E or --clear".into(),
+                    ));
+                }
+            }
+            .transpose()
+            .map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+            let u = service::set_unit_area(store, None, &path, area.as_ref()).await?;
+            match area {
+                Some(_) => println!("{} ({}) now has its own area.", u.name, u.path),
+                None => println!("{} ({}) now uses its parent's area.", u.name, u.path),
+            }
         }
         UnitCommand::List { under } => {
             for u in store.units(&UnitPath::parse(&under)?).await? {

@@ -75,6 +75,11 @@ pub const DEMO_UNITS: &[(&str, &str, UnitKind)] = &[
     ("bali/buleleng/bag-ren", "Bag Ren", UnitKind::Section),
 ];
 
+/// (path, `south,west,north,east`): the demo's areas. Polres Buleleng's box holds the regency
+/// and its coastal waters (Polsek Kawasan Laut Celukan Bawang patrols the sea); its Polsek use
+/// it until an operator loads their real boundaries with `bukti-server unit area`.
+pub const DEMO_AREAS: &[(&str, &str)] = &[("bali/buleleng", "-8.45,114.40,-7.95,115.45")];
+
 #[cfg(test)]
 mod tests {
     use bukti_core::unit::UnitPath;

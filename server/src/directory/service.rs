@@ -5,6 +5,7 @@
 
 use bukti_core::{
     enrollment,
+    evidence::flags::Area,
     protocol::{EnrollRequest, EnrollResponse},
     unit::UnitPath,
 };
@@ -15,7 +16,9 @@ use uuid::Uuid;
 
 use super::{
     CodeRefusal, DirectoryError, NewEnrollment, Person, Role, Roles, Unit, UnitKind, check_name,
-    check_nrp, demo::DEMO_UNITS, hash_token, new_token, parent_of, password, random_secret,
+    check_nrp,
+    demo::{DEMO_AREAS, DEMO_UNITS},
+    hash_token, new_token, parent_of, password, random_secret,
 };
 use crate::store::{
     DynStore,
@@ -50,7 +53,36 @@ pub async fn load_demo(store: &DynStore) -> Result<usize, DirectoryError> {
             added += 1;
         }
     }
+    let with_area: Vec<String> = store
+        .unit_areas()
+        .await?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    for (path, bbox) in DEMO_AREAS {
+        if !with_area.iter().any(|u| u == path) {
+            let area = Area::from_box(bbox).expect("the demo areas are valid boxes");
+            set_unit_area(store, None, path, Some(&area)).await?;
+        }
+    }
     Ok(added)
+}
+
+/// Sets the area a unit answers for (its wilayah hukum), which records and photos placed
+/// outside are flagged against; `None` clears it, and the parent's area applies again.
+pub async fn set_unit_area(
+    store: &DynStore,
+    scope: Option<&UnitPath>,
+    path: &str,
+    area: Option<&Area>,
+) -> Result<Unit, DirectoryError> {
+    let path = UnitPath::parse(path)?;
+    let unit = visible_unit(store, scope, &path).await?;
+    let geojson = area.map(Area::to_geojson);
+    store
+        .set_unit_area(path.as_str(), geojson.as_deref())
+        .await?;
+    Ok(unit)
 }
 
 /// The unit at `path` if the caller may see it.

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{OpsError, blocking};
 use crate::{
+    flags::UnitAreas,
     projection::Projection,
     store::{
         DynStore,
@@ -37,7 +38,7 @@ pub struct RebuildReport {
 }
 
 /// The projection and heads a stored document implies. Pure.
-pub fn derive(row: &DocRow) -> Result<ProjectionRewrite, String> {
+pub fn derive(row: &DocRow, areas: &UnitAreas) -> Result<ProjectionRewrite, String> {
     let mut doc = ingest::load_document(&row.doc).map_err(|e| e.to_string())?;
     let rec = record::doc::read(&doc).map_err(|p| Problem::join(&p))?;
     if rec.id != row.id {
@@ -50,7 +51,11 @@ pub fn derive(row: &DocRow) -> Result<ProjectionRewrite, String> {
         id: row.id,
         version: row.version,
         heads: ingest::heads_to_strings(&doc.get_heads()),
-        projection: Projection::of(&rec, workflow::derive(&mut doc).state),
+        projection: Projection::in_area(
+            &rec,
+            workflow::derive(&mut doc).state,
+            areas.of(&rec.unit),
+        ),
     })
 }
 
@@ -59,6 +64,7 @@ pub fn derive(row: &DocRow) -> Result<ProjectionRewrite, String> {
 pub async fn rebuild_projection(store: &DynStore, batch: u32) -> Result<RebuildReport, OpsError> {
     let total = store.record_count().await?;
     let mut report = RebuildReport::default();
+    let areas = std::sync::Arc::new(UnitAreas::load(store).await?);
     let mut after = None;
     loop {
         let rows = store.documents_after(after, batch.max(1)).await?;
@@ -68,9 +74,14 @@ pub async fn rebuild_projection(store: &DynStore, batch: u32) -> Result<RebuildR
         after = Some(last.id);
         report.records += rows.len() as u64;
         // Loading documents is CPU work: keep it off the runtime's threads.
-        let derived =
-            blocking(move || Ok(rows.iter().map(|r| (r.id, derive(r))).collect::<Vec<_>>()))
-                .await?;
+        let areas = areas.clone();
+        let derived = blocking(move || {
+            Ok(rows
+                .iter()
+                .map(|r| (r.id, derive(r, &areas)))
+                .collect::<Vec<_>>())
+        })
+        .await?;
         let mut rewrites = Vec::with_capacity(derived.len());
         for (id, outcome) in derived {
             match outcome {

@@ -21,9 +21,12 @@ use bukti_core::{
 use serde::Serialize;
 
 use super::{OpsError, blocking, rebuild};
-use crate::store::{
-    DynStore,
-    maintenance::{DocRow, ProjectionRewrite},
+use crate::{
+    flags::UnitAreas,
+    store::{
+        DynStore,
+        maintenance::{DocRow, ProjectionRewrite},
+    },
 };
 
 const PAGE: u32 = 500;
@@ -165,7 +168,8 @@ async fn walk_documents(store: &DynStore, report: &mut VerifyReport) -> Result<C
 
 /// The projection a document implies, and the hashes of every change in it.
 fn read_document(row: &DocRow) -> Result<(ProjectionRewrite, HashSet<String>), String> {
-    let derived = rebuild::derive(row)?;
+    // Flags are advice, not part of what verify compares: no areas needed.
+    let derived = rebuild::derive(row, &UnitAreas::default())?;
     let mut doc = ingest::load_document(&row.doc).map_err(|e| e.to_string())?;
     let changes = doc
         .get_changes(&[])

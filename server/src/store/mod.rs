@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod directory;
 pub mod evidence;
 pub mod lke;
+pub mod flags;
 pub mod maintenance;
 pub mod photos;
 pub mod postgres;
@@ -119,6 +120,8 @@ pub struct RecordSummary {
 /// A page of summaries and the cursor of the next page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
+    /// The codes of its anomaly flags, if any (see [`flags`]).
+    pub flags: Vec<String>,
     pub records: Vec<RecordSummary>,
     pub next_cursor: Option<String>,
 }
@@ -141,6 +144,7 @@ pub trait EvidenceStore:
     /// Answers when the database does.
     async fn health(&self) -> Result<(), StoreError>;
 
+    + flags::FlagStore
     /// The stored documents of those `ids` that exist.
     async fn load_documents(
         &self,
@@ -186,7 +190,7 @@ fn heads_json(heads: &[String]) -> String {
     serde_json::to_string(heads).expect("a list of strings serialises")
 }
 
-fn split_lke(s: Option<String>) -> Vec<String> {
+fn split_codes(s: Option<String>) -> Vec<String> {
     s.map(|s| {
         s.split(',')
             .filter(|c| !c.is_empty())

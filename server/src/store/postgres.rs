@@ -187,6 +187,7 @@ impl PgStore {
         .await?;
         super::photos::write_pg(tx, written).await?;
         super::search::write_pg(tx, written).await?;
+        super::flags::write_pg(tx, written).await?;
         Ok(())
     }
 }

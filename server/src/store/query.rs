@@ -3,7 +3,7 @@
 //! only ever reaches SQL as bound values. Placeholders are `$n`, which both databases take; the
 //! [`Dialect`] only picks the full-text search syntax and SQLite's planner hints.
 
-use bukti_core::{record::workflow::State, unit::UnitPath};
+use bukti_core::{evidence::flags::FlagCode, record::workflow::State, unit::UnitPath};
 use serde::Deserialize;
 
 /// HQ's list filters, as they arrive in the query string.
@@ -35,6 +35,9 @@ pub struct ListFilter {
     /// `with` or `without` photos.
     pub photos: Option<String>,
     /// The order: `started_at`, `captured_at`, `title` or `updated`, descending with a leading
+    /// Records with an anomaly flag: `any`, or one flag code such as `photo_reused` (see
+    /// [`bukti_core::evidence::flags::FlagCode`]).
+    pub flag: Option<String>,
     /// `-`; newest activity first (`-started_at`) when absent. See [`Sort`].
     pub sort: Option<String>,
     pub cursor: Option<String>,
@@ -84,6 +87,10 @@ pub enum FilterError {
     #[error("photos {0:?}: use photos=with or photos=without")]
     Photos(String),
     #[error(transparent)]
+    #[error(
+        "flag {0:?} is not a flag; use flag=any or a flag code such as photo_reused or outside_area"
+    )]
+    Flag(String),
     Search(#[from] super::search::QueryError),
 }
 
@@ -157,6 +164,7 @@ const SUMMARY_COLUMNS: &str = "r.record_id, r.unit, r.officer, r.kind, r.title, 
      (select string_agg(code, ',' order by code) from record_lke l where l.record_id = r.record_id) as lke, \
      (select count(distinct p.photo) from record_photo p where p.record_id = r.record_id) as photo_count, \
      r.activity_at";
+     (select string_agg(g.code, ',' order by g.code) from record_flag g where g.record_id = r.record_id) as flags, \
 
 /// The list query, or `None` when the filter asks for a unit outside `scope` (an empty page,
 /// exactly as if no such records existed). Pages are keyset pages: the cursor holds the last
@@ -231,6 +239,13 @@ fn filtered(
         Some(other) => return Err(FilterError::Photos(other.to_owned())),
     };
     let words =
+    let flag = match f.flag.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("any") => Some(None),
+        Some(code) => Some(Some(
+            FlagCode::parse(code).ok_or_else(|| FilterError::Flag(code.to_owned()))?,
+        )),
+    };
         f.q.as_deref()
             .map(super::search::SearchWords::parse)
             .transpose()?
@@ -247,6 +262,13 @@ fn filtered(
             .sql(" (select 1 from record_photo p where p.record_id = r.record_id)");
     }
     if let Some(words) = words {
+    if let Some(code) = flag {
+        b.sql(" and exists (select 1 from record_flag g where g.record_id = r.record_id");
+        if let Some(code) = code {
+            b.sql(" and g.code = ").text(code.as_str());
+        }
+        b.sql(")");
+    }
         match dialect {
             Dialect::Sqlite => b
                 .sql(

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     FeedItem, Page, RecordSummary, StoreError, StoredDoc, parse_heads, parse_id,
     query::{self, Bind, Sql},
-    split_lke,
+    split_codes,
 };
 use crate::directory::{Principal, PrincipalKind, Roles};
 
@@ -120,7 +120,7 @@ pub fn feed_item(r: &impl StoreRow) -> Result<FeedItem, StoreError> {
 }
 
 pub fn summary(r: &impl StoreRow) -> Result<RecordSummary, StoreError> {
-    let mut lke = split_lke(r.opt_text("lke")?);
+    let mut lke = split_codes(r.opt_text("lke")?);
     lke.sort();
     Ok(RecordSummary {
         id: parse_id(&r.text("record_id")?)?,
@@ -153,6 +153,12 @@ pub fn summary_and_doc(r: &impl StoreRow) -> Result<(RecordSummary, StoredDoc), 
     };
     Ok((summary, doc))
 }
+        flags: {
+            // One row per flag and photo: a code can repeat.
+            let mut codes = split_codes(r.opt_text("flags")?);
+            codes.dedup();
+            codes
+        },
 
 /// A page from `limit + 1` rows of `filter`'s list query: the extra row only says that another
 /// page exists; the cursor holds the last row's sort key and id.

@@ -131,6 +131,7 @@ impl SqliteStore {
             }
             super::photos::write_sqlite(tx, id, &p.photos).await?;
             super::search::write_sqlite(tx, id, p).await?;
+            super::flags::write_sqlite(tx, id, &p.flags).await?;
         }
         Ok(())
     }

@@ -35,6 +35,8 @@ impl Lang {
 /// Every text the pages show.
 #[derive(Debug)]
 pub struct Texts {
+    /// English rather than Bahasa Indonesia: for texts that come from the core in both.
+    pub english: bool,
     pub app: &'static str,
     pub tagline: &'static str,
     pub other_language: &'static str,
@@ -150,6 +152,10 @@ pub struct Texts {
     pub search: &'static str,
     pub search_hint: &'static str,
     pub with_photos: &'static str,
+    pub flags: &'static str,
+    pub flag_any: &'static str,
+    pub no_flags: &'static str,
+    pub flags_hint: &'static str,
     pub without_photos: &'static str,
     pub sort: &'static str,
     pub sort_newest: &'static str,
@@ -185,6 +191,7 @@ impl Texts {
 }
 
 pub static ID: Texts = Texts {
+    english: false,
     app: "Bukti",
     tagline: "Konsol bukti Zona Integritas",
     other_language: "English",
@@ -300,6 +307,10 @@ pub static ID: Texts = Texts {
     search: "Cari",
     search_hint: "Kata dalam judul, tempat atau uraian; kata terakhir boleh awalan (mis. \"sambang sud\").",
     with_photos: "Dengan foto",
+    flags: "Tanda anomali",
+    flag_any: "Ada tanda apa pun",
+    no_flags: "Tidak ada tanda anomali.",
+    flags_hint: "Tanda adalah alasan untuk memeriksa, bukan putusan: baca penjelasannya, lalu nilai buktinya.",
     without_photos: "Tanpa foto",
     sort: "Urutan",
     sort_newest: "Kegiatan terbaru",
@@ -310,6 +321,7 @@ pub static ID: Texts = Texts {
 };
 
 pub static EN: Texts = Texts {
+    english: true,
     app: "Bukti",
     tagline: "Zona Integritas evidence console",
     other_language: "Bahasa Indonesia",
@@ -425,6 +437,10 @@ pub static EN: Texts = Texts {
     search: "Search",
     search_hint: "Words in the title, place or narrative; the last may be a prefix (e.g. \"sambang sud\").",
     with_photos: "With photos",
+    flags: "Anomaly flags",
+    flag_any: "Any flag",
+    no_flags: "No anomaly flags.",
+    flags_hint: "A flag is a reason to look, not a verdict: read the explanation, then judge the evidence.",
     without_photos: "Without photos",
     sort: "Order",
     sort_newest: "Newest activity",

@@ -13,6 +13,7 @@ use axum::{
 };
 use bukti_core::{
     catalogue::Catalogue,
+    evidence::flags::FlagCode,
     record::{Verdict, workflow::Step},
     unit::IndonesianZone,
 };
@@ -196,6 +197,7 @@ struct RecordsPage<'a> {
     kinds: Vec<(String, String)>,
     areas: Vec<(String, String)>,
     units: Vec<(String, String)>,
+    flags: Vec<(&'static str, &'static str)>,
 }
 
 pub async fn records(
@@ -261,6 +263,10 @@ pub async fn records(
         units: units
             .into_iter()
             .map(|u| (u.path.to_string(), u.name))
+            .collect(),
+        flags: FlagCode::ALL
+            .iter()
+            .map(|c| (c.as_str(), c.label(t.english)))
             .collect(),
     };
     Ok(render(&html))

@@ -1,7 +1,7 @@
 //! What the templates show, made ready: the list's filter form and its rows, and one record
 //! with its photos, history and comments, every time in the unit's zone (WITA for Bali).
 
-use bukti_core::{catalogue::Catalogue, unit::IndonesianZone};
+use bukti_core::{catalogue::Catalogue, evidence::flags::FlagCode, unit::IndonesianZone};
 use jiff::{Timestamp, civil::Date};
 use serde::Deserialize;
 
@@ -9,6 +9,7 @@ use super::{encode_query_value, i18n::Texts};
 use crate::{
     api::records::RecordView,
     error::ApiError,
+    flags::FlagView,
     store::{ListFilter, RecordSummary},
 };
 
@@ -31,6 +32,8 @@ pub struct FilterForm {
     pub q: String,
     /// `with` or `without` photos.
     pub photos: String,
+    /// `any` anomaly flag, or one flag code.
+    pub flag: String,
     /// `-started_at` (the default), `captured_at`, `title`, … (see the list's `sort`).
     pub sort: String,
     pub cursor: String,
@@ -69,6 +72,7 @@ impl FilterForm {
             to_ms: day_start("to", &self.to, 1)?.map(|end| end - 1),
             q: some(&self.q),
             photos: some(&self.photos),
+            flag: some(&self.flag),
             sort: some(&self.sort),
             cursor: some(&self.cursor),
             ..ListFilter::default()
@@ -87,6 +91,7 @@ impl FilterForm {
             ("lke_area", &self.lke_area),
             ("q", &self.q),
             ("photos", &self.photos),
+            ("flag", &self.flag),
             ("sort", &self.sort),
         ]
         .into_iter()
@@ -148,6 +153,8 @@ pub struct RecordRow {
     pub verdict: String,
     pub verdict_code: String,
     pub captured: String,
+    /// Short names of its anomaly flags.
+    pub flags: Vec<&'static str>,
 }
 
 impl RecordRow {
@@ -162,6 +169,12 @@ impl RecordRow {
             verdict: t.verdict_label(&verdict_code).to_owned(),
             verdict_code,
             captured: local(zone, s.captured_at),
+            flags: s
+                .flags
+                .iter()
+                .filter_map(|c| FlagCode::parse(c))
+                .map(|c| c.label(t.english))
+                .collect(),
         }
     }
 }
@@ -216,6 +229,35 @@ pub struct RecordDetail {
     pub photos: Vec<PhotoItem>,
     pub history: Vec<HistoryItem>,
     pub comments: Vec<CommentItem>,
+    pub flags: Vec<FlagItem>,
+}
+
+/// An anomaly flag on the record page.
+#[derive(Debug)]
+pub struct FlagItem {
+    pub code: String,
+    pub serious: bool,
+    pub label: String,
+    pub explanation: String,
+    /// The first digits of the photo's hash, to find it among the photos.
+    pub photo: String,
+}
+
+impl FlagItem {
+    fn of(f: &FlagView, english: bool) -> Self {
+        let pick = |id: &String, en: &String| if english { en.clone() } else { id.clone() };
+        Self {
+            code: f.code.clone(),
+            serious: f.serious,
+            label: pick(&f.label, &f.label_en),
+            explanation: pick(&f.explanation, &f.explanation_en),
+            photo: f
+                .photo
+                .as_deref()
+                .map(|p| p[..p.len().min(12)].to_owned())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl RecordDetail {
@@ -302,6 +344,11 @@ impl RecordDetail {
                     when: zone.format(c.at),
                     text: c.text.clone(),
                 })
+                .collect(),
+            flags: view
+                .flags
+                .iter()
+                .map(|f| FlagItem::of(f, t.english))
                 .collect(),
         }
     }

@@ -296,6 +296,7 @@ impl Sim {
                     },
                     own_officer: None,
                     proof: None,
+                    areas: Default::default(),
                 };
                 let id = record.id;
                 match decide(self.server.get(&id), &record, &ctx, jiff::Timestamp::now()) {

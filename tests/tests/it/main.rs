@@ -23,6 +23,7 @@ mod evidence;
 mod evidence_pack;
 mod evidence_pack_speed;
 mod fuzz_regressions;
+mod flags;
 mod hostile_input;
 mod identity;
 mod js_client;

@@ -20,7 +20,9 @@ pub enum AreaError {
     TooManyPoints,
     #[error("a point of the area is not a longitude and latitude in degrees: [{0}, {1}]")]
     BadPoint(f64, f64),
-    #[error("a bounding box is south,west,north,east in degrees with south < north and west < east")]
+    #[error(
+        "a bounding box is south,west,north,east in degrees with south < north and west < east"
+    )]
     BadBox,
 }
 

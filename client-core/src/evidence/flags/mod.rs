@@ -136,6 +136,35 @@ impl FlagCode {
         }
     }
 
+    /// A short name for lists and filters, in Bahasa Indonesia or English.
+    pub fn label(self, english: bool) -> &'static str {
+        let (id, en) = match self {
+            FlagCode::PhotoReused => ("Foto dipakai ulang", "Photo reused"),
+            FlagCode::PhotoSimilar => {
+                ("Foto mirip, perlu diperiksa", "Similar photo, needs review")
+            }
+            FlagCode::PhotoMismatch => ("Foto tidak sesuai catatan", "Photo does not match record"),
+            FlagCode::PhotoTimeFar => (
+                "Waktu foto jauh dari kegiatan",
+                "Photo time far from activity",
+            ),
+            FlagCode::PhotoAfterArrival => {
+                ("Waktu foto setelah diterima", "Photo dated after arrival")
+            }
+            FlagCode::OutsideArea => ("Di luar wilayah hukum", "Outside the unit's area"),
+            FlagCode::LocationFar => ("Lokasi foto jauh", "Photo location far"),
+            FlagCode::GalleryImport => ("Dari galeri", "From the gallery"),
+            FlagCode::ExifMissing => ("Tanpa EXIF", "No EXIF"),
+            FlagCode::PhotoEdited => ("Foto diedit", "Photo edited"),
+            FlagCode::DeviceClock => ("Jam perangkat meleset", "Device clock off"),
+            FlagCode::BackdatedBurst => (
+                "Banyak catatan mundur tanggal",
+                "Burst of back-dated records",
+            ),
+        };
+        if english { en } else { id }
+    }
+
     /// Strong signs of fabrication, shown first and in red; the rest ask for a look.
     pub fn is_serious(self) -> bool {
         matches!(
@@ -288,7 +317,11 @@ pub fn document(record: &Record, area: Option<&Area>) -> Vec<Flag> {
 
 /// The flags a push raises when it arrives at `received` (the server's clock), signed by a
 /// device whose clock said `device_time`.
-pub fn on_arrival(record: &Record, received: Timestamp, device_time: Option<Timestamp>) -> Vec<Flag> {
+pub fn on_arrival(
+    record: &Record,
+    received: Timestamp,
+    device_time: Option<Timestamp>,
+) -> Vec<Flag> {
     let mut out = Vec::new();
     if let Some(device) = device_time {
         let off = received.duration_since(device).abs();

@@ -59,7 +59,11 @@ fn photo(r: &mut Record) -> &mut PhotoRef {
 fn an_honest_record_raises_nothing() {
     assert_eq!(document(&record(), Some(&sawan())), vec![]);
     assert_eq!(
-        on_arrival(&record(), t("2026-03-02T12:00:00Z"), Some(t("2026-03-02T12:01:00Z"))),
+        on_arrival(
+            &record(),
+            t("2026-03-02T12:00:00Z"),
+            Some(t("2026-03-02T12:01:00Z"))
+        ),
         vec![]
     );
 }
@@ -106,7 +110,10 @@ fn locations_outside_the_area_or_far_apart() {
     }
     let flags = document(&r, Some(&sawan()));
     assert_eq!(codes(&flags), vec![FlagCode::OutsideArea]);
-    assert_eq!((flags[0].photo.as_ref(), flags[0].note.as_str()), (None, "record"));
+    assert_eq!(
+        (flags[0].photo.as_ref(), flags[0].note.as_str()),
+        (None, "record")
+    );
 }
 
 #[test]
@@ -167,7 +174,11 @@ fn device_clock_and_photos_from_the_future() {
         (received + SignedDuration::from_hours(26), true),
     ] {
         let flags = on_arrival(&r, received, Some(device));
-        assert_eq!(codes(&flags) == vec![FlagCode::DeviceClock], flagged, "{device}");
+        assert_eq!(
+            codes(&flags) == vec![FlagCode::DeviceClock],
+            flagged,
+            "{device}"
+        );
     }
     assert_eq!(on_arrival(&r, received, None), vec![]);
     let mut r = record();
@@ -182,11 +193,20 @@ fn device_clock_and_photos_from_the_future() {
 #[test]
 fn bursts_of_backdated_records() {
     let activity = t("2026-03-01T08:00:00Z");
-    assert!(!is_backdated(activity + SignedDuration::from_hours(24), activity));
-    assert!(is_backdated(activity + SignedDuration::from_hours(25), activity));
+    assert!(!is_backdated(
+        activity + SignedDuration::from_hours(24),
+        activity
+    ));
+    assert!(is_backdated(
+        activity + SignedDuration::from_hours(25),
+        activity
+    ));
     let at = |mins: i64| t("2026-03-08T20:00:00Z") + SignedDuration::from_mins(mins);
     // Four within the hour: not yet a burst.
-    assert_eq!(bursts(&[at(0), at(10), at(20), at(30)]), Vec::<usize>::new());
+    assert_eq!(
+        bursts(&[at(0), at(10), at(20), at(30)]),
+        Vec::<usize>::new()
+    );
     // The fifth, out of order, makes one; a record entered a day later stays out of it.
     assert_eq!(
         bursts(&[at(30), at(0), at(1440), at(10), at(20), at(60)]),
@@ -209,14 +229,25 @@ fn areas_from_geojson_with_holes_and_bounds() {
     let again = Area::from_geojson(&area.to_geojson()).expect("round trip");
     assert_eq!(again, area);
     for (bad, why) in [
-        (r#"{"type":"Point","coordinates":[115,-8]}"#, "not a polygon"),
-        (r#"{"type":"Polygon","coordinates":[[[115,-8],[116,-8],[115,-8]]]}"#, "short ring"),
-        (r#"{"type":"Polygon","coordinates":[[[515,-8],[116,-8],[116,-9],[515,-8]]]}"#, "bad point"),
+        (
+            r#"{"type":"Point","coordinates":[115,-8]}"#,
+            "not a polygon",
+        ),
+        (
+            r#"{"type":"Polygon","coordinates":[[[115,-8],[116,-8],[115,-8]]]}"#,
+            "short ring",
+        ),
+        (
+            r#"{"type":"Polygon","coordinates":[[[515,-8],[116,-8],[116,-9],[515,-8]]]}"#,
+            "bad point",
+        ),
         ("not json", "not json"),
     ] {
         assert!(Area::from_geojson(bad).is_err(), "{why}");
     }
-    let huge: Vec<[f64; 2]> = (0..=MAX_AREA_POINTS).map(|i| [115.0 + i as f64 * 1e-6, -8.0]).collect();
+    let huge: Vec<[f64; 2]> = (0..=MAX_AREA_POINTS)
+        .map(|i| [115.0 + i as f64 * 1e-6, -8.0])
+        .collect();
     let huge = serde_json::json!({"type": "Polygon", "coordinates": [huge]}).to_string();
     assert_eq!(Area::from_geojson(&huge), Err(AreaError::TooManyPoints));
     for bad in ["-8,115,-9,116", "1,2,3", "a,b,c,d"] {
@@ -231,6 +262,7 @@ fn every_code_round_trips_and_explains_itself_in_both_languages() {
         let flag = Flag::photo(code, PHOTO, Some(3.0), "note");
         let (id, en) = (flag.explain(false), flag.explain(true));
         assert!(id.len() > 30 && en.len() > 30 && id != en, "{code:?}");
+        assert_ne!(code.label(false), code.label(true), "{code:?}");
     }
     assert_eq!(FlagCode::parse("nonsense"), None);
 }

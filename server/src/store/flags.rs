@@ -1,0 +1,233 @@
+//! The anomaly flags of records (`record_flag`) and the units' areas they are judged against
+//! (`unit.area`). Document flags are replaced with the record's projection, inside its write
+//! transaction ([`write_sqlite`], [`write_pg`]); arrival flags are raised once and kept
+//! ([`FlagStore::raise_flags`]). The rules themselves are pure, in
+//! [`bukti_core::evidence::flags`].
+
+use async_trait::async_trait;
+use bukti_core::{
+    RecordId,
+    evidence::flags::{Flag, FlagCode, Moment},
+};
+use sqlx::{SqliteConnection, postgres::PgConnection};
+
+use super::{StoreError, parse_id, rows::StoreRow};
+use crate::projection::Projection;
+
+/// A flag as stored: which record, and when it was first raised (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFlag {
+    pub record: RecordId,
+    pub flag: Flag,
+    pub raised_at: i64,
+}
+
+#[async_trait]
+pub trait FlagStore: Send + Sync {
+    /// The flags of one record, serious ones first.
+    async fn record_flags(&self, record: RecordId) -> Result<Vec<StoredFlag>, StoreError>;
+
+    /// Raises arrival flags; one already raised (same record, code and photo) stays as it was.
+    async fn raise_flags(&self, flags: &[(RecordId, Flag)], now: i64) -> Result<(), StoreError>;
+
+    /// Every unit's area, as `(unit path, GeoJSON geometry)`.
+    async fn unit_areas(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Sets (or with `None` clears) a unit's area; false when there is no such unit.
+    async fn set_unit_area(&self, unit: &str, geojson: Option<&str>) -> Result<bool, StoreError>;
+
+    /// One officer's back-dated records (entered more than `min_delay_ms` after the activity
+    /// began) entered between `from` and `to`: `(record, entered at)`.
+    async fn backdated(
+        &self,
+        officer: &str,
+        from: i64,
+        to: i64,
+        min_delay_ms: i64,
+    ) -> Result<Vec<(RecordId, i64)>, StoreError>;
+}
+
+const INSERT: &str = "insert into record_flag (record_id, code, photo, amount, note, moment, raised_at) \
+     values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing";
+
+fn moment(code: FlagCode) -> &'static str {
+    match code.moment() {
+        Moment::Document => "document",
+        Moment::Arrival => "arrival",
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Replaces one record's document flags and adds its new arrival flags (SQLite, per row).
+pub(super) async fn write_sqlite(
+    tx: &mut SqliteConnection,
+    record_id: &str,
+    flags: &[Flag],
+) -> Result<(), StoreError> {
+    sqlx::query("delete from record_flag where record_id = $1 and moment = 'document'")
+        .bind(record_id)
+        .execute(&mut *tx)
+        .await?;
+    let now = now_ms();
+    for f in flags {
+        sqlx::query(INSERT)
+            .bind(record_id)
+            .bind(f.code.as_str())
+            .bind(f.photo.as_deref().unwrap_or_default())
+            .bind(f.amount)
+            .bind(&f.note)
+            .bind(moment(f.code))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The same for a whole batch on PostgreSQL, in two array statements.
+pub(super) async fn write_pg(
+    tx: &mut PgConnection,
+    written: &[(&str, &Projection)],
+) -> Result<(), StoreError> {
+    let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
+    let (mut rid, mut code, mut photo, mut amount, mut note, mut when) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (id, p) in written {
+        for f in &p.flags {
+            rid.push(*id);
+            code.push(f.code.as_str());
+            photo.push(f.photo.as_deref().unwrap_or_default());
+            amount.push(f.amount);
+            note.push(f.note.as_str());
+            when.push(moment(f.code));
+        }
+    }
+    sqlx::query("delete from record_flag where record_id = any($1) and moment = 'document'")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "insert into record_flag (record_id, code, photo, amount, note, moment, raised_at) \
+         select r, c, p, a, n, m, $7 from unnest($1::text[], $2::text[], $3::text[], \
+         $4::float8[], $5::text[], $6::text[]) as t(r, c, p, a, n, m) on conflict do nothing",
+    )
+    .bind(&rid)
+    .bind(&code)
+    .bind(&photo)
+    .bind(&amount)
+    .bind(&note)
+    .bind(&when)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn stored(row: &impl StoreRow) -> Result<StoredFlag, StoreError> {
+    let code = row.text("code")?;
+    let photo = row.text("photo")?;
+    Ok(StoredFlag {
+        record: parse_id(&row.text("record_id")?)?,
+        flag: Flag {
+            code: FlagCode::parse(&code)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown flag code {code:?}")))?,
+            photo: (!photo.is_empty()).then_some(photo),
+            amount: row.opt_float("amount")?,
+            note: row.text("note")?,
+        },
+        raised_at: row.int("raised_at")?,
+    })
+}
+
+/// Implements [`FlagStore`] for a store whose reads go to `$read` and writes to `$write`.
+macro_rules! impl_flag_store {
+    ($store:ty, $read:ident, $write:ident) => {
+        #[async_trait]
+        impl FlagStore for $store {
+            async fn record_flags(&self, record: RecordId) -> Result<Vec<StoredFlag>, StoreError> {
+                let rows = sqlx::query(
+                    "select record_id, code, photo, amount, note, raised_at from record_flag \
+                     where record_id = $1 order by code, photo",
+                )
+                .bind(record.to_string())
+                .fetch_all(&self.$read)
+                .await?;
+                let mut flags = rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
+                flags.sort_by_key(|f| !f.flag.code.is_serious());
+                Ok(flags)
+            }
+
+            async fn raise_flags(
+                &self,
+                flags: &[(RecordId, Flag)],
+                now: i64,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.$write.begin().await?;
+                for (record, f) in flags {
+                    sqlx::query(INSERT)
+                        .bind(record.to_string())
+                        .bind(f.code.as_str())
+                        .bind(f.photo.as_deref().unwrap_or_default())
+                        .bind(f.amount)
+                        .bind(&f.note)
+                        .bind(moment(f.code))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn unit_areas(&self) -> Result<Vec<(String, String)>, StoreError> {
+                let rows = sqlx::query("select path, area from unit where area is not null")
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.text("path")?, r.text("area")?)))
+                    .collect()
+            }
+
+            async fn set_unit_area(
+                &self,
+                unit: &str,
+                geojson: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query("update unit set area = $1 where path = $2")
+                    .bind(geojson)
+                    .bind(unit)
+                    .execute(&self.$write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn backdated(
+                &self,
+                officer: &str,
+                from: i64,
+                to: i64,
+                min_delay_ms: i64,
+            ) -> Result<Vec<(RecordId, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "select record_id, captured_at from record where officer = $1 \
+                     and captured_at between $2 and $3 and captured_at - activity_at > $4",
+                )
+                .bind(officer)
+                .bind(from)
+                .bind(to)
+                .bind(min_delay_ms)
+                .fetch_all(&self.$read)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((parse_id(&r.text("record_id")?)?, r.int("captured_at")?)))
+                    .collect()
+            }
+        }
+    };
+}
+
+impl_flag_store!(super::sqlite::SqliteStore, reader, writer);
+impl_flag_store!(super::postgres::PgStore, pool, pool);
