@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! apt-get install -y libvips-tools imagemagick libimage-exiftool-perl   # vips is the reference
-//! cargo bench -p bukti-core --bench photo
+//! cargo bench -p bukti-core --features photo --bench photo
 //! ```
 //!
 //! The photo is made once in the target directory: ImageMagick's fractal plasma (smooth areas and

@@ -2,8 +2,8 @@
 //! lookup (median and p99), without a scan.
 //!
 //! ```sh
-//! cargo bench -p bukti-core --bench reuse_index            # 1,000,000 photos
-//! BUKTI_BENCH_PHOTOS=100000 cargo bench -p bukti-core --bench reuse_index
+//! cargo bench -p bukti-core --features photo --bench reuse_index            # 1,000,000 photos
+//! BUKTI_BENCH_PHOTOS=100000 cargo bench -p bukti-core --features photo --bench reuse_index
 //! ```
 //!
 //! The fingerprints are synthetic (random hashes and anchor descriptors, which spread over the

@@ -6,7 +6,7 @@
 //! from one photo with a small offset (and a slight turn), which must never come out `reused`.
 //!
 //! Prints precision, recall and the confusion per transformation (`cargo test -p bukti-core
-//! --test reuse -- --nocapture`) and asserts precision ≥ 0.95 and recall ≥ 0.90.
+//! --features photo --test reuse -- --nocapture`) and asserts precision ≥ 0.95 and recall ≥ 0.90.
 
 mod reuse_set;
 
