@@ -3,6 +3,7 @@
 -- replaced with each version; 'arrival' flags (device clock off at push, photo dated after it
 -- arrived, photo reused or not matching its record, back-dated bursts) are kept once raised.
 -- photo is the photo's key (SHA-256 of its original), '' for the record as a whole.
+-- note tells apart two flags of one code on one photo (reused from two other records).
 create table record_flag (
     record_id text not null,
     code text not null,
@@ -11,7 +12,7 @@ create table record_flag (
     note text not null default '',
     moment text not null check (moment in ('document', 'arrival')),
     raised_at bigint not null,
-    primary key (record_id, code, photo)
+    primary key (record_id, code, photo, note)
 );
 
 -- "Records with flag X": the filter and the dashboard's counts.

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::{
     service::ServiceError,
-    store::{DynStore, StoreError, flags::StoredFlag},
+    store::{DynStore, StoreError, flags::StoredFlag, reuse::Claim},
 };
 
 /// Every unit's area, by unit path. A unit without one is judged by its nearest ancestor's.
@@ -49,22 +49,31 @@ impl UnitAreas {
     }
 }
 
-/// After a push wrote `records` (id, officer, entered at, activity at; Unix ms), raises the
-/// back-dated burst flag on every back-dated record of each officer that is now part of a burst.
-/// Runs after the write: a burst is a pattern across records, and the flag is advice, so a
+/// What a push wrote of one record, for the checks across records.
+#[derive(Debug, Clone)]
+pub struct Entered {
+    pub officer: String,
+    /// When it was entered and when the activity began (Unix ms).
+    pub captured_at: i64,
+    pub activity_at: i64,
+    /// The SHA-256 of each of its photos' originals.
+    pub originals: Vec<String>,
+}
+
+/// After a push wrote `records`, raises what only shows across records: a photo whose original
+/// another record names too (the same picture offered twice, which the upload never sees when
+/// one officer reuses a photo he already sent), and, on every back-dated record of an officer
+/// that is now part of a burst, the burst. Runs after the write: the flags are advice, so a
 /// crash between the two loses only advice the officer's next push raises again.
-pub async fn after_push(
-    store: &DynStore,
-    records: &[(String, i64, i64)],
-) -> Result<(), ServiceError> {
+pub async fn after_push(store: &DynStore, records: &[Entered]) -> Result<(), ServiceError> {
+    let mut raised = shared_originals(store, records).await?;
     let window = flags::BURST_WINDOW.as_millis() as i64;
-    let mut raised = Vec::new();
     let mut by_officer: HashMap<&str, (i64, i64)> = HashMap::new();
-    for (officer, captured, activity) in records {
-        let (c, a) = (ms(*captured), ms(*activity));
+    for e in records {
+        let (captured, c, a) = (e.captured_at, ms(e.captured_at), ms(e.activity_at));
         if flags::is_backdated(c, a) {
-            let span = by_officer.entry(officer).or_insert((*captured, *captured));
-            *span = (span.0.min(*captured), span.1.max(*captured));
+            let span = by_officer.entry(&e.officer).or_insert((captured, captured));
+            *span = (span.0.min(captured), span.1.max(captured));
         }
     }
     let min_delay = flags::BACKDATE_AFTER.as_millis() as i64;
@@ -90,6 +99,38 @@ pub async fn after_push(
             .await?;
     }
     Ok(())
+}
+
+/// Photos of the written records whose original another record names too.
+async fn shared_originals(
+    store: &DynStore,
+    records: &[Entered],
+) -> Result<Vec<(RecordId, Flag)>, ServiceError> {
+    let hashes: Vec<String> = records.iter().flat_map(|e| e.originals.clone()).collect();
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by_hash: HashMap<String, Vec<Claim>> = HashMap::new();
+    for (hash, claim) in store.originals_named(&hashes).await? {
+        by_hash.entry(hash).or_default().push(claim);
+    }
+    Ok(by_hash.values().flat_map(|c| exact_copies(c)).collect())
+}
+
+/// One picture, the same bytes, named by photos of two records: reused as it is. Each record
+/// is flagged, pointing at the other.
+pub fn exact_copies(claims: &[Claim]) -> Vec<(RecordId, Flag)> {
+    let mut out = Vec::new();
+    for a in claims {
+        for b in claims.iter().filter(|b| b.record != a.record) {
+            let note = b.record.to_string();
+            out.push((
+                a.record,
+                Flag::photo(FlagCode::PhotoReused, &a.photo, None, &note),
+            ));
+        }
+    }
+    out
 }
 
 fn ms(at: i64) -> Timestamp {

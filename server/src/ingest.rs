@@ -26,8 +26,8 @@ use crate::{
     authz::{self, Pusher},
     directory::Principal,
     evidence::{self, PushProof, ServerKey},
-    flags::UnitAreas,
-    projection::Projection,
+    flags::{Entered, UnitAreas},
+    projection::{PhotoRole, Projection},
     service::ServiceError,
     store::{DynStore, RecordWrite, StoredDoc, WriteOutcome, evidence::LogWrite},
 };
@@ -238,9 +238,6 @@ pub fn decide(
     }))
 }
 
-/// A push under the id of a record the pusher may not see is judged exactly as if no record
-/// had that id, so the answer never reveals that one exists. Only a complete new record under
-/// an id that is taken cannot be judged so (it cannot be stored): that is refused as forbidden,
 /// The projection of a pushed record, with the flags its arrival raises (its device's clock
 /// against the server's, photos dated after now).
 fn projection(
@@ -261,6 +258,9 @@ fn projection(
     projection
 }
 
+/// A push under the id of a record the pusher may not see is judged exactly as if no record
+/// had that id, so the answer never reveals that one exists. Only a complete new record under
+/// an id that is taken cannot be judged so (it cannot be stored): that is refused as forbidden,
 /// which only a client already holding the id (a random UUIDv7) can ever provoke.
 fn decide_unseen(push: &PushRecord, ctx: &PushContext, now: Timestamp) -> Decision {
     match decide(None, push, ctx, now) {
@@ -345,10 +345,10 @@ async fn apply(
     let plan = {
         let mut ctx = PushContext::of(pusher);
         ctx.proof = Some(proof);
+        ctx.areas = Arc::new(UnitAreas::load(store).await?);
         let (records, unique) = (records.clone(), unique.clone());
         move |k: usize, stored: Option<&StoredDoc>| match decide(
             stored,
-        ctx.areas = Arc::new(UnitAreas::load(store).await?);
             &records[unique[k]],
             &ctx,
             Timestamp::now(),
@@ -360,7 +360,17 @@ async fn apply(
                     changed: true,
                 };
                 let p = &w.projection;
-                let entered = (p.officer.clone(), p.captured_at, p.activity_at);
+                let entered = Entered {
+                    officer: p.officer.clone(),
+                    captured_at: p.captured_at,
+                    activity_at: p.activity_at,
+                    originals: p
+                        .photos
+                        .iter()
+                        .filter(|b| b.role == PhotoRole::Original)
+                        .map(|b| b.hash.clone())
+                        .collect(),
+                };
                 Planned::Write(w, (accepted, Some(entered)))
             }
         }
@@ -371,15 +381,15 @@ async fn apply(
         .zip(write_merged(store, ids, plan).await?)
     {
         outcomes[i] = Some(outcome);
-    }
-    record_metrics(&outcomes);
-    let refused = crate::audit::rejected_pushes(pusher, &records, &outcomes);
         entered.extend(written);
     }
     // The records are stored and will be answered as such; a flag that cannot be raised now is
     // raised by the officer's next push.
     if let Err(e) = crate::flags::after_push(store, &entered).await {
-        tracing::warn!(error = %e, "back-dated burst check failed");
+        tracing::warn!(error = %e, "checks across records failed; no flags raised for them");
+    }
+    record_metrics(&outcomes);
+    let refused = crate::audit::rejected_pushes(pusher, &records, &outcomes);
     crate::audit::append_or_log(store, &refused).await;
     Ok(records
         .iter()

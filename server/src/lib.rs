@@ -46,6 +46,7 @@ pub mod lke;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod photo_check;
 pub mod projection;
 pub mod ratelimit;
 pub mod review;

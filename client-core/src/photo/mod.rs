@@ -21,7 +21,7 @@ mod sniff;
 
 use jiff::Timestamp;
 
-pub use pipeline::{PipelineOptions, process};
+pub use pipeline::{PipelineOptions, decode_rgb, process};
 pub use sniff::{Format, sniff};
 
 use crate::record::{PhotoGps, PhotoRef, Rendition};

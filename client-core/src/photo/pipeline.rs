@@ -103,6 +103,18 @@ pub fn process(bytes: &[u8], options: &PipelineOptions) -> Result<ProcessedPhoto
     })
 }
 
+/// Decodes a JPEG or PNG under `options`' byte, pixel and memory limits, as it is stored (no
+/// orientation applied): how the server looks at a display copy it received.
+pub fn decode_rgb(bytes: &[u8], options: &PipelineOptions) -> Result<RgbImage, PhotoError> {
+    if bytes.len() as u64 > options.max_input_bytes {
+        return Err(PhotoError::TooLarge {
+            size: bytes.len() as u64,
+            limit: options.max_input_bytes,
+        });
+    }
+    decode(bytes, sniff::sniff(bytes)?, options)
+}
+
 fn decode(bytes: &[u8], format: Format, options: &PipelineOptions) -> Result<RgbImage, PhotoError> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(options.max_alloc);

@@ -70,6 +70,8 @@ pub struct RecordView {
     pub workflow: Workflow,
     /// Each photo with its metadata and whether its bytes arrived (waiting when not).
     pub photos: Vec<PhotoView>,
+    /// Anomaly flags for the reviewer to look at, serious ones first, each with its explanation.
+    pub flags: Vec<FlagView>,
 }
 
 /// One record with its history, for HQ or for a device of the record's unit.
@@ -78,8 +80,6 @@ pub async fn get(
     principal: Principal,
     Path(raw_id): Path<String>,
 ) -> ApiResult<Json<RecordView>> {
-    /// Anomaly flags for the reviewer to look at, serious ones first, each with its explanation.
-    pub flags: Vec<FlagView>,
     let id = record_id(&raw_id)?;
     let (summary, stored) = readable(&state, &principal, id).await?;
     let view = tokio::task::spawn_blocking(move || -> Result<RecordView, String> {
@@ -95,6 +95,7 @@ pub async fn get(
             history,
             workflow,
             photos: Vec::new(),
+            flags: Vec::new(),
         })
     })
     .await
@@ -102,6 +103,7 @@ pub async fn get(
     .map_err(|e| corrupt(id, &e))?;
     let mut view = view;
     view.photos = photo_views(&state.store, id, &view.record.photos).await?;
+    view.flags = flags::of_record(&state.store, id).await?;
     // Personal data is not shown unless the view is on record (the PDP law's record of
     // processing): an audit failure fails the request.
     let viewed = AuditEvent::record_viewed(&principal, id, &view.summary.unit);
@@ -111,7 +113,6 @@ pub async fn get(
 
 /// The photos a record within the principal's scope refers to.
 pub async fn photos_of(
-            flags: Vec::new(),
     state: &AppState,
     principal: &Principal,
     id: bukti_core::RecordId,
@@ -119,7 +120,6 @@ pub async fn photos_of(
     let (_, stored) = readable(state, principal, id).await?;
     let doc = ingest::load_document(&stored.doc).map_err(|e| corrupt(id, &e.to_string()))?;
     let record = record::doc::read(&doc).map_err(|p| corrupt(id, &record::Problem::join(&p)))?;
-    view.flags = flags::of_record(&state.store, id).await?;
     Ok(record.photos)
 }
 

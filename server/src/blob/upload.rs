@@ -222,6 +222,7 @@ pub async fn append(
         .await?;
     metrics::counter!("bukti_blobs_completed_total").increment(1);
     tracing::info!(%hash, bytes = chunk.length, officer, "blob complete");
+    crate::photo_check::on_arrival(store, blobs, hash).await;
     Ok(answer(chunk.length, true))
 }
 

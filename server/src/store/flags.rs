@@ -27,7 +27,7 @@ pub trait FlagStore: Send + Sync {
     /// The flags of one record, serious ones first.
     async fn record_flags(&self, record: RecordId) -> Result<Vec<StoredFlag>, StoreError>;
 
-    /// Raises arrival flags; one already raised (same record, code and photo) stays as it was.
+    /// Raises arrival flags; one already raised (same record, code, photo and note) stays as it was.
     async fn raise_flags(&self, flags: &[(RecordId, Flag)], now: i64) -> Result<(), StoreError>;
 
     /// Every unit's area, as `(unit path, GeoJSON geometry)`.

@@ -15,13 +15,14 @@ pub mod audit;
 pub mod dashboard;
 pub mod directory;
 pub mod evidence;
-pub mod lke;
 pub mod flags;
+pub mod lke;
 pub mod maintenance;
 pub mod photos;
 pub mod postgres;
 pub mod query;
 mod records;
+pub mod reuse;
 mod rows;
 pub mod search;
 pub mod sqlite;
@@ -113,6 +114,8 @@ pub struct RecordSummary {
     pub lke: Vec<String>,
     /// How many photos the record holds.
     pub photos: u32,
+    /// The codes of its anomaly flags, if any (see [`flags`]).
+    pub flags: Vec<String>,
     pub feed_seq: i64,
     pub updated_at: i64,
 }
@@ -120,8 +123,6 @@ pub struct RecordSummary {
 /// A page of summaries and the cursor of the next page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
-    /// The codes of its anomaly flags, if any (see [`flags`]).
-    pub flags: Vec<String>,
     pub records: Vec<RecordSummary>,
     pub next_cursor: Option<String>,
 }
@@ -135,6 +136,8 @@ pub trait EvidenceStore:
     + maintenance::Maintenance
     + audit::AuditLog
     + evidence::EvidenceLog
+    + flags::FlagStore
+    + reuse::PhotoPrints
     + search::Search
     + Send
     + Sync
@@ -144,7 +147,6 @@ pub trait EvidenceStore:
     /// Answers when the database does.
     async fn health(&self) -> Result<(), StoreError>;
 
-    + flags::FlagStore
     /// The stored documents of those `ids` that exist.
     async fn load_documents(
         &self,

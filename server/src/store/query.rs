@@ -34,10 +34,10 @@ pub struct ListFilter {
     pub q: Option<String>,
     /// `with` or `without` photos.
     pub photos: Option<String>,
-    /// The order: `started_at`, `captured_at`, `title` or `updated`, descending with a leading
     /// Records with an anomaly flag: `any`, or one flag code such as `photo_reused` (see
     /// [`bukti_core::evidence::flags::FlagCode`]).
     pub flag: Option<String>,
+    /// The order: `started_at`, `captured_at`, `title` or `updated`, descending with a leading
     /// `-`; newest activity first (`-started_at`) when absent. See [`Sort`].
     pub sort: Option<String>,
     pub cursor: Option<String>,
@@ -86,11 +86,11 @@ pub enum FilterError {
     CursorSort,
     #[error("photos {0:?}: use photos=with or photos=without")]
     Photos(String),
-    #[error(transparent)]
     #[error(
         "flag {0:?} is not a flag; use flag=any or a flag code such as photo_reused or outside_area"
     )]
     Flag(String),
+    #[error(transparent)]
     Search(#[from] super::search::QueryError),
 }
 
@@ -163,8 +163,8 @@ const SUMMARY_COLUMNS: &str = "r.record_id, r.unit, r.officer, r.kind, r.title, 
      r.state, r.started_at, r.ended_at, r.captured_at, r.lat, r.lon, r.place, r.feed_seq, r.updated_at, \
      (select string_agg(code, ',' order by code) from record_lke l where l.record_id = r.record_id) as lke, \
      (select count(distinct p.photo) from record_photo p where p.record_id = r.record_id) as photo_count, \
-     r.activity_at";
      (select string_agg(g.code, ',' order by g.code) from record_flag g where g.record_id = r.record_id) as flags, \
+     r.activity_at";
 
 /// The list query, or `None` when the filter asks for a unit outside `scope` (an empty page,
 /// exactly as if no such records existed). Pages are keyset pages: the cursor holds the last
@@ -238,7 +238,6 @@ fn filtered(
         Some("without") => Some(" and not exists"),
         Some(other) => return Err(FilterError::Photos(other.to_owned())),
     };
-    let words =
     let flag = match f.flag.as_deref().map(str::trim) {
         None | Some("") => None,
         Some("any") => Some(None),
@@ -246,6 +245,7 @@ fn filtered(
             FlagCode::parse(code).ok_or_else(|| FilterError::Flag(code.to_owned()))?,
         )),
     };
+    let words =
         f.q.as_deref()
             .map(super::search::SearchWords::parse)
             .transpose()?
@@ -261,7 +261,6 @@ fn filtered(
         b.sql(exists)
             .sql(" (select 1 from record_photo p where p.record_id = r.record_id)");
     }
-    if let Some(words) = words {
     if let Some(code) = flag {
         b.sql(" and exists (select 1 from record_flag g where g.record_id = r.record_id");
         if let Some(code) = code {
@@ -269,6 +268,7 @@ fn filtered(
         }
         b.sql(")");
     }
+    if let Some(words) = words {
         match dialect {
             Dialect::Sqlite => b
                 .sql(

@@ -139,6 +139,12 @@ pub fn summary(r: &impl StoreRow) -> Result<RecordSummary, StoreError> {
         place: r.text("place")?,
         lke,
         photos: u32::try_from(r.int("photo_count")?).unwrap_or(u32::MAX),
+        flags: {
+            // One row per flag and photo: a code can repeat.
+            let mut codes = split_codes(r.opt_text("flags")?);
+            codes.dedup();
+            codes
+        },
         feed_seq: r.int("feed_seq")?,
         updated_at: r.int("updated_at")?,
     })
@@ -153,12 +159,6 @@ pub fn summary_and_doc(r: &impl StoreRow) -> Result<(RecordSummary, StoredDoc), 
     };
     Ok((summary, doc))
 }
-        flags: {
-            // One row per flag and photo: a code can repeat.
-            let mut codes = split_codes(r.opt_text("flags")?);
-            codes.dedup();
-            codes
-        },
 
 /// A page from `limit + 1` rows of `filter`'s list query: the extra row only says that another
 /// page exists; the cursor holds the last row's sort key and id.

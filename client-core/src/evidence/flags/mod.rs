@@ -370,3 +370,70 @@ pub fn bursts(captured: &[Timestamp]) -> Vec<usize> {
     }
     (0..captured.len()).filter(|&i| inside[i]).collect()
 }
+
+/// What the server read from a photo's own bytes, to hold against what the record claims.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub taken_at: Option<Timestamp>,
+    pub gps: Option<(f64, f64)>,
+    pub camera: String,
+    pub software: String,
+}
+
+/// Positions read from the same EXIF agree to the metre; this allows for rounding only.
+const SAME_PLACE_M: f64 = 50.0;
+
+/// Where an original's EXIF disagrees with what its record claims, as short notes ("EXIF time",
+/// …). An EXIF time without an offset is read in the phone's zone on the phone and in the
+/// unit's zone on the server, so whole hours apart is the same time.
+pub fn original_mismatches(claim: &crate::record::PhotoRef, seen: &Observed) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let same_time = match (claim.taken_at, seen.taken_at) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            let secs = a.duration_since(b).as_secs().unsigned_abs();
+            let off_hour = secs % 3600;
+            secs <= 60 || (secs <= 14 * 3600 && (off_hour <= 60 || off_hour >= 3540))
+        }
+        _ => false,
+    };
+    if !same_time {
+        out.push("EXIF time");
+    }
+    let same_place = match (&claim.gps, seen.gps) {
+        (None, None) => true,
+        (Some(c), Some(s)) => distance_m((c.lat, c.lon), s) <= SAME_PLACE_M,
+        _ => false,
+    };
+    if !same_place {
+        out.push("EXIF location");
+    }
+    if claim.camera != seen.camera {
+        out.push("camera");
+    }
+    if claim.software != seen.software {
+        out.push("software");
+    }
+    out
+}
+
+/// Where a display copy disagrees with its record's claims: its size, or (by the perceptual
+/// hash the phone took of it at capture) its picture.
+pub fn display_mismatches(
+    claim: &crate::record::Rendition,
+    claimed_phash: Option<u64>,
+    (width, height): (u32, u32),
+    phash: u64,
+) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if (claim.width, claim.height) != (width, height) {
+        out.push("display copy size");
+    }
+    if claimed_phash.is_some_and(|c| (c ^ phash).count_ones() > SAME_PICTURE_BITS) {
+        out.push("display copy picture");
+    }
+    out
+}
+
+/// Perceptual hashes this many bits apart are still one picture (re-encoding moves a few).
+const SAME_PICTURE_BITS: u32 = 10;

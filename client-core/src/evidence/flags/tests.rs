@@ -266,3 +266,51 @@ fn every_code_round_trips_and_explains_itself_in_both_languages() {
     }
     assert_eq!(FlagCode::parse("nonsense"), None);
 }
+
+#[test]
+fn an_original_or_display_copy_that_disagrees_with_its_claims() {
+    let r = record();
+    let claim = &r.photos[PHOTO];
+    let seen = Observed {
+        taken_at: claim.taken_at,
+        gps: Some((-8.121, 115.171)),
+        camera: claim.camera.clone(),
+        software: claim.software.clone(),
+    };
+    assert_eq!(original_mismatches(claim, &seen), Vec::<&str>::new());
+    // Read in another zone (no offset in the EXIF): whole hours apart is the same moment.
+    let mut other_zone = seen;
+    other_zone.taken_at = claim.taken_at.map(|t| t + SignedDuration::from_hours(1));
+    assert_eq!(original_mismatches(claim, &other_zone), Vec::<&str>::new());
+    let swapped = Observed {
+        taken_at: claim.taken_at.map(|t| t - SignedDuration::from_mins(37)),
+        gps: Some((-8.2, 115.3)),
+        camera: "Canon EOS 80D".into(),
+        software: "Adobe Photoshop".into(),
+    };
+    assert_eq!(
+        original_mismatches(claim, &swapped),
+        ["EXIF time", "EXIF location", "camera", "software"]
+    );
+    assert_eq!(
+        original_mismatches(claim, &Observed::default()),
+        ["EXIF time", "EXIF location", "camera", "software"]
+    );
+    let rendition = crate::record::Rendition {
+        width: 1600,
+        height: 1200,
+        ..Default::default()
+    };
+    assert_eq!(
+        display_mismatches(&rendition, Some(0xF0F0), (1600, 1200), 0xF0F1),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        display_mismatches(&rendition, Some(0), (1200, 1600), u64::MAX),
+        ["display copy size", "display copy picture"]
+    );
+    assert_eq!(
+        display_mismatches(&rendition, None, (1600, 1200), 7),
+        Vec::<&str>::new()
+    );
+}

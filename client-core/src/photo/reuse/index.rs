@@ -208,6 +208,48 @@ fn push(heads: &mut [u32], postings: &mut Vec<(PhotoId, u32)>, key: usize, id: P
     heads[key] = at;
 }
 
+/// The keys of the same lists for an index kept in a database: a stored photo's band keys (one
+/// per band of its global hash) and local keys (two per anchor), each list without repeats.
+pub fn stored_keys(keys: &IndexKeys) -> (Vec<i64>, Vec<i64>) {
+    let bands = (0..BANDS)
+        .map(|b| band_key(keys.global, b) as i64)
+        .collect();
+    let mut local: Vec<i64> = keys
+        .anchors
+        .iter()
+        .flat_map(|a| (0..TABLES).map(move |t| local_key(a, t) as i64))
+        .collect();
+    local.sort_unstable();
+    local.dedup();
+    (bands, local)
+}
+
+/// The keys a new photo looks up in a database's lists: the band keys of both its global hashes
+/// and the distinct local keys of all its descriptors, plain and mirrored.
+pub fn query_keys(query: &QueryKeys) -> (Vec<i64>, Vec<i64>) {
+    let bands = query
+        .global
+        .iter()
+        .flat_map(|&h| (0..BANDS).map(move |b| band_key(h, b) as i64))
+        .collect();
+    let mut local: Vec<i64> = query
+        .descriptors
+        .iter()
+        .flat_map(|d| (0..TABLES).map(move |t| local_key(d, t) as i64))
+        .collect();
+    local.sort_unstable();
+    local.dedup();
+    (bands, local)
+}
+
+/// Whether a stored global hash is close enough to either of the new photo's to compare them.
+pub fn global_candidate(query: &QueryKeys, stored: u64) -> bool {
+    query
+        .global
+        .iter()
+        .any(|h| (h ^ stored).count_ones() <= GLOBAL_CANDIDATE_DISTANCE)
+}
+
 fn band_key(hash: u64, band: usize) -> usize {
     (band << 16) | ((hash >> (16 * band)) & 0xFFFF) as usize
 }
