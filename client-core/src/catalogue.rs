@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalogue {
     pub edition: String,
     pub edition_title: String,
@@ -17,6 +18,7 @@ pub struct Catalogue {
 
 /// One of the six pengungkit areas (Manajemen Perubahan, Pengawasan, …) with its weight.
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LkeArea {
     pub code: String,
     pub name: String,
@@ -25,6 +27,8 @@ pub struct LkeArea {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+// Named apart from the LKE model's `SubIndicator` in the OpenAPI components.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CatalogueSubIndicator))]
 pub struct SubIndicator {
     pub code: String,
     /// `pemenuhan` or `reform`.
@@ -34,6 +38,7 @@ pub struct SubIndicator {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityKind {
     pub code: String,
     pub name: String,
@@ -42,6 +47,7 @@ pub struct ActivityKind {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceType {
     pub code: String,
     pub name: String,

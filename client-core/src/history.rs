@@ -12,13 +12,17 @@ use serde::Serialize;
 
 /// One change in a record's history.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub hash: String,
     /// Actor id (hex) that wrote the change: a device's or an HQ user's.
     pub actor: String,
     /// Author as written in the change, e.g. `officer:87010123` or `reviewer:…`.
     pub author: Option<String>,
-    /// Time the author's clock gave the change, milliseconds since the epoch.
+    /// Time the author's clock gave the change (kept in milliseconds, the unit of Automerge
+    /// change times); the JSON API shows it as RFC 3339 under `at`.
+    #[serde(rename = "at", with = "crate::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at_ms: i64,
     /// Top-level fields (or `field.key`) the change set or removed, sorted.
     pub fields: Vec<String>,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 /// Identifies one activity record (one Automerge document) everywhere: device, server, HQ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct RecordId(Uuid);
 

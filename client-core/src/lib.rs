@@ -17,6 +17,7 @@
 //! - [`evidence`]: what devices and the server sign (pushes, receipts, the evidence log's head),
 //!   byte for byte, and how anyone checks it offline.
 //! - [`enrollment`]: one-time enrollment codes, their QR form and the message a phone signs.
+//! - [`rfc3339`]: times in the JSON API (RFC 3339 over the stores' Unix milliseconds).
 //! - [`unit`]: unit paths (`bali/buleleng/sawan`) and the subtree scope built on them.
 //! - `photo` (feature `photo`, part of `device`): the photo capture pipeline (EXIF, orientation,
 //!   display derivative, thumbnail, hashes).
@@ -36,6 +37,7 @@ pub mod lke;
 pub mod photo;
 pub mod protocol;
 pub mod record;
+pub mod rfc3339;
 pub mod sync;
 pub mod unit;
 

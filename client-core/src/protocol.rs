@@ -25,6 +25,7 @@ pub const DEFAULT_PULL_LIMIT: u32 = 500;
 
 /// `POST /api/v1/sync/push`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub records: Vec<PushRecord>,
     /// The device's signature over the batch ([`crate::evidence::push`]). Required from every
@@ -36,6 +37,7 @@ pub struct PushRequest {
 /// What a device adds to a push batch to sign it: the fields of the signed message that are
 /// not in the batch itself, and the signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushSignature {
     /// The server's public key (hex) the batch is meant for (`GET /api/v1/evidence/key`).
     pub server_key: String,
@@ -47,24 +49,29 @@ pub struct PushSignature {
 
 /// The changes one record has that the server lacks, as far as the device knows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRecord {
     pub id: RecordId,
     /// Raw (uncompressed) Automerge change chunks, each base64-encoded.
     #[serde(with = "b64_list")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub changes: Vec<Vec<u8>>,
 }
 
 /// `POST /api/v1/records/{id}/changes`: one record's changes, its id in the URL, signed as a
 /// push batch of that one record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordChanges {
     #[serde(with = "b64_list")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub changes: Vec<Vec<u8>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<PushSignature>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     /// One result per pushed record, in request order.
     pub results: Vec<PushResult>,
@@ -74,6 +81,7 @@ pub struct PushResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResult {
     pub id: RecordId,
     #[serde(flatten)]
@@ -81,6 +89,7 @@ pub struct PushResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PushOutcome {
     /// The record is durable on the server with these heads. `changed` is false for a replay.
@@ -96,6 +105,7 @@ pub enum PushOutcome {
 
 /// Why a pushed record was refused. Devices act on the code; people read the reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectCode {
     /// The bytes are not Automerge changes. Retrying the same bytes will not help.
@@ -127,6 +137,7 @@ impl RejectCode {
 
 /// `GET /api/v1/sync/pull?since=<cursor>&limit=<n>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub records: Vec<PulledRecord>,
     /// Pass as `since` next time. Never goes backwards.
@@ -139,6 +150,7 @@ pub struct PullResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PulledRecord {
     pub id: RecordId,
     /// Position in the change feed.
@@ -146,6 +158,7 @@ pub struct PulledRecord {
     pub heads: Vec<String>,
     /// The whole document (compacted), base64.
     #[serde(with = "b64")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
     pub doc: Vec<u8>,
 }
 
@@ -153,6 +166,7 @@ pub struct PulledRecord {
 /// actor it will write with and a fresh Ed25519 public key, and signs
 /// [`crate::enrollment::signing_message`] with that key to prove it holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     pub code: String,
     pub device_name: String,
@@ -165,6 +179,7 @@ pub struct EnrollRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollResponse {
     pub device_id: uuid::Uuid,
     /// Bearer token for every later request. Shown once.
@@ -182,6 +197,7 @@ pub struct EnrollResponse {
 
 /// `GET /api/v1/evidence/key`: the key this server signs receipts and log heads with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerKeyResponse {
     pub server_key: String,
 }
@@ -189,6 +205,7 @@ pub struct ServerKeyResponse {
 /// `GET /api/v1/evidence/log/{seq}`: an evidence-log entry's hash, so a device can check that
 /// the entry it saw as the head is still there, unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntryHash {
     pub seq: i64,
     pub hash: String,
@@ -207,12 +224,14 @@ pub const UPLOAD_LENGTH_HEADER: &str = "upload-length";
 
 /// `POST /api/v1/blobs/missing`: which of these hashes does the server still need?
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MissingBlobsRequest {
     /// SHA-256 hashes (64 lowercase hex digits), at most [`MAX_MISSING_QUERY`].
     pub hashes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MissingBlobsResponse {
     /// Referred to by a record in the device's unit and not yet complete on the server.
     pub missing: Vec<MissingBlob>,
@@ -222,6 +241,7 @@ pub struct MissingBlobsResponse {
 
 /// A blob the server lacks and where to resume its upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MissingBlob {
     pub hash: String,
     /// Bytes of a partial upload the server already holds durably (0 when none).
@@ -230,6 +250,7 @@ pub struct MissingBlob {
 
 /// `PATCH /api/v1/blobs/{hash}` answer: `200` with `complete: false`, `201` when complete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     pub hash: String,
     /// Bytes the server now holds durably; the next chunk starts here.
@@ -241,18 +262,21 @@ pub struct UploadResponse {
 /// Extra field of a `409 offset_mismatch` error body (next to `code` and `message`): the
 /// server's durable offset; parse the error body as this to resume there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OffsetMismatch {
     pub offset: u64,
 }
 
 /// `GET /api/v1/blobs/requested`: originals HQ asked the device's unit to upload.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestedBlobs {
     pub hashes: Vec<String>,
 }
 
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable machine-readable code, e.g. `body_too_large`, `unauthorized`, `not_found`.
     pub code: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A validated unit path: lowercase segments of `a-z`, `0-9` and `-`, separated by `/`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct UnitPath(String);
 

@@ -25,7 +25,7 @@ pub const GENESIS: [u8; 32] = [0; 32];
 const DOMAIN: &[u8] = b"bukti-audit-v1";
 
 /// Who did it: an authenticated principal, or an unauthenticated client named by its address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     /// `device`, `hq`, … as the principal's kind; `anonymous` for a failed login; `operator` for
     /// the command line.
@@ -220,10 +220,12 @@ pub fn rejected_pushes(
 }
 
 /// An entry as stored: the event's fields flattened to text, with its place in the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub seq: i64,
-    /// Unix milliseconds.
+    /// When the entry was written; the chain's hash covers it as Unix milliseconds.
+    #[serde(with = "bukti_core::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: i64,
     pub actor: Actor,
     pub action: String,
@@ -232,6 +234,7 @@ pub struct AuditEntry {
     /// Canonical JSON text (sorted keys, no spaces), exactly the bytes that were hashed; sent
     /// to clients as the JSON it holds.
     #[serde(serialize_with = "detail_as_json")]
+    #[schema(value_type = Object)]
     pub detail: String,
     /// Lowercase hex of 32 bytes.
     pub prev_hash: String,

@@ -18,7 +18,7 @@ use crate::{
 /// Activity locations drawn on the map at most.
 pub const MAX_POINTS: u32 = 2_000;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MonthRow {
     /// `2026-03`.
     pub month: String,
@@ -26,7 +26,7 @@ pub struct MonthRow {
     pub per_area: Vec<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnitRow {
     pub path: String,
     pub name: String,
@@ -35,12 +35,13 @@ pub struct UnitRow {
     pub total: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DashboardView {
     pub unit: String,
     pub from: String,
     pub to: String,
     pub zone: &'static str,
+    #[schema(value_type = Vec<Vec<String>>)]
     pub areas: Vec<(String, String)>,
     pub months: Vec<MonthRow>,
     pub states: Vec<String>,

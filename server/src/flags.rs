@@ -139,7 +139,7 @@ fn ms(at: i64) -> Timestamp {
 
 /// One flag as reviewers and API clients see it: what, about which photo, since when, and why
 /// in plain words.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FlagView {
     /// The flag code, e.g. `photo_reused` (the list's `flag` filter takes it).
     pub code: String,
@@ -149,6 +149,8 @@ pub struct FlagView {
     pub photo: Option<String>,
     pub amount: Option<f64>,
     pub note: String,
+    #[serde(with = "bukti_core::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub raised_at: i64,
     pub label: String,
     pub label_en: String,

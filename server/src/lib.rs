@@ -45,6 +45,7 @@ pub mod listen;
 pub mod lke;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod photo_check;
 pub mod projection;

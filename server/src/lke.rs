@@ -117,7 +117,7 @@ pub fn worksheet_period(
 }
 
 /// One question of the worksheet with its answer and evidence.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuestionView {
     pub code: String,
     pub sub_indicator: String,
@@ -130,23 +130,25 @@ pub struct QuestionView {
     pub lacks_verified_evidence: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AnswerView {
     pub option: Option<String>,
     pub inputs: BTreeMap<String, f64>,
     pub evidence: Vec<EvidenceView>,
     pub updated_by: String,
+    #[serde(with = "bukti_core::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvidenceView {
     pub id: String,
     pub title: String,
     pub verified: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubIndicatorEvidence {
     pub code: String,
     pub tagged: u64,
@@ -154,7 +156,7 @@ pub struct SubIndicatorEvidence {
 }
 
 /// What stands between the unit and a predicate.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Shortfall {
     pub predicate: String,
     pub what: String,
@@ -164,7 +166,7 @@ pub struct Shortfall {
 }
 
 /// A unit's worksheet for a year, scored, with its readiness.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorksheetView {
     pub unit: String,
     pub year: i32,
@@ -182,7 +184,7 @@ pub struct WorksheetView {
 }
 
 /// The figures as the API takes and shows them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FiguresInput {
     pub ipak_survey: Option<f64>,
@@ -193,7 +195,7 @@ pub struct FiguresInput {
 }
 
 /// An answer as the API takes it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerInput {
     pub option: Option<String>,

@@ -36,7 +36,7 @@ use crate::{
 
 /// A record after a review step: its typed view (at the top level, as the review endpoint has
 /// always answered) and its workflow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reviewed {
     #[serde(flatten)]
     pub record: Record,

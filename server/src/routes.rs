@@ -1,5 +1,6 @@
-//! The router: every route in one place, and the tower layers around them (request ids,
-//! tracing, metrics, timeouts, body limits, compression, JSON errors, protocol version, NUL).
+//! The router: every route in one place, and the tower layers around them (request ids, tracing,
+//! metrics, timeouts, body limits, compression, JSON errors, protocol version, NUL). The JSON API
+//! is registered from its handlers' OpenAPI declarations ([`documented`]).
 
 use std::time::Duration;
 
@@ -8,7 +9,6 @@ use axum::{
     extract::{DefaultBodyLimit, Request},
     http::{HeaderName, StatusCode},
     middleware,
-    routing::{get, post},
 };
 use bukti_core::protocol::{MAX_BODY_BYTES, MAX_CHUNK_BYTES};
 use tower::ServiceBuilder;
@@ -19,6 +19,8 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, router::UtoipaMethodRouterExt, routes};
 
 use crate::{AppState, api, error::ApiError, metrics};
 
@@ -26,80 +28,71 @@ use crate::{AppState, api, error::ApiError, metrics};
 /// connection and a database transaction forever).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    let api = Router::new()
-        .route("/enroll", post(api::enroll::redeem))
-        .route("/enrollments", post(api::enroll::issue))
-        .route("/devices", get(api::devices::list))
-        .route("/devices/{id}/revoke", post(api::devices::revoke))
-        .route(
-            "/session",
-            post(api::session::sign_in).delete(api::session::sign_out),
-        )
-        .route("/me", get(api::session::me))
-        .route(
-            "/people",
-            get(api::people::list_people).post(api::people::add_person),
-        )
-        .route("/tokens", post(api::people::create_token))
-        .route(
-            "/units",
-            get(api::people::list_units).post(api::people::add_unit),
-        )
-        .route(
-            "/units/{*path}",
-            axum::routing::patch(api::people::change_unit),
-        )
-        .route("/sync/push", post(api::sync::push))
-        .route("/sync/pull", get(api::sync::pull))
-        .route("/records", get(api::records::list))
-        .route("/exports/records.csv", get(api::export::csv))
-        .route("/exports/records.geojson", get(api::export::geojson))
-        .route("/records/{id}", get(api::records::get))
-        .route("/records/{id}/changes", post(api::sync::record_changes))
-        .route("/records/{id}/review", post(api::review::review))
-        .route("/records/{id}/curate", post(api::review::curate))
-        .route("/records/{id}/forward", post(api::review::forward))
-        .route("/audit", get(api::audit::list))
-        .route("/dashboard", get(api::dashboard::get))
-        .route("/lke", get(api::lke::edition))
-        .route("/schema", get(api::contract::schema))
-        .route("/catalogue", get(api::contract::catalogue))
-        .route("/evidence/key", get(api::evidence::key))
-        .route("/evidence/log/{seq}", get(api::evidence::log_entry))
-        .route("/worksheets/{year}", get(api::lke::worksheet))
-        .route(
-            "/worksheets/{year}/answers/{question}",
-            axum::routing::put(api::lke::answer),
-        )
-        .route(
-            "/worksheets/{year}/figures",
-            axum::routing::put(api::lke::figures),
-        )
-        .route("/worksheets/{year}/suggestions", get(api::lke::suggestions))
-        .route("/blobs/missing", post(api::blobs::missing))
-        .route("/blobs/requested", get(api::blobs::requested))
-        .route(
-            "/blobs/{hash}",
-            get(api::blobs::get)
-                .head(api::blobs::head)
-                .patch(api::blobs::patch)
-                // A chunk is streamed to storage, never buffered whole; this caps what any
-                // body-reading layer on this route may take.
+/// Every route of the JSON API (under `/api/v1`) and the operations endpoints, each from its
+/// handler's `#[utoipa::path]`: the router serves exactly what [`crate::openapi`] describes.
+/// Register a route only through `routes!` here (the `openapi` tests check that nothing else
+/// adds one).
+pub fn documented() -> OpenApiRouter<AppState> {
+    use api::{
+        audit, blobs, contract, dashboard, devices, enroll, evidence, export, health, lke, people,
+        records, review, session, sync,
+    };
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(enroll::redeem))
+        .routes(routes!(enroll::issue))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::revoke))
+        .routes(routes!(session::sign_in, session::sign_out))
+        .routes(routes!(session::me))
+        .routes(routes!(people::list_people, people::add_person))
+        .routes(routes!(people::create_token))
+        .routes(routes!(people::list_units, people::add_unit))
+        .routes(routes!(people::change_unit))
+        .routes(routes!(sync::push))
+        .routes(routes!(sync::pull))
+        .routes(routes!(records::list))
+        .routes(routes!(export::csv))
+        .routes(routes!(export::geojson))
+        .routes(routes!(records::get))
+        .routes(routes!(sync::record_changes))
+        .routes(routes!(review::review))
+        .routes(routes!(review::curate))
+        .routes(routes!(review::forward))
+        .routes(routes!(audit::list))
+        .routes(routes!(dashboard::get))
+        .routes(routes!(lke::edition))
+        .routes(routes!(contract::schema))
+        .routes(routes!(contract::catalogue))
+        .routes(routes!(crate::openapi::document))
+        .routes(routes!(evidence::key))
+        .routes(routes!(evidence::log_entry))
+        .routes(routes!(lke::worksheet))
+        .routes(routes!(lke::answer))
+        .routes(routes!(lke::figures))
+        .routes(routes!(lke::suggestions))
+        .routes(routes!(blobs::missing))
+        .routes(routes!(blobs::requested))
+        .routes(
+            // A chunk is streamed to storage, never buffered whole; this caps what any
+            // body-reading layer on this route may take.
+            routes!(blobs::get, blobs::head, blobs::patch)
                 .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES)),
         )
-        .route(
-            "/records/{id}/photos/{hash}/original",
-            post(api::blobs::request_original),
-        )
+        .routes(routes!(blobs::request_original))
         .layer(middleware::from_fn(crate::middleware::refuse_nul))
         .layer(middleware::from_fn(crate::middleware::protocol_version));
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::metrics))
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let (documented, _) = documented().split_for_parts();
     Router::new()
-        .nest("/api/v1", api)
+        .merge(documented)
         .merge(crate::web::router())
-        .route("/healthz", get(api::health::healthz))
-        .route("/metrics", get(api::health::metrics))
         .fallback(|| async { ApiError::NotFound })
         .route_layer(middleware::from_fn(metrics::track))
         .layer(

@@ -40,6 +40,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// One accepted change set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntry {
     pub seq: i64,
     pub prev: String,
@@ -104,6 +105,7 @@ impl LogEntry {
 
 /// Where the log stands: its last entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogHead {
     pub seq: i64,
     pub hash: String,
@@ -121,6 +123,7 @@ impl LogHead {
 
 /// A head as the server signed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedHead {
     pub server_key: String,
     pub seq: i64,

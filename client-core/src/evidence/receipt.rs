@@ -22,12 +22,14 @@ use super::{SignatureError, log::LogHead, public_key, sign, verify};
 use crate::RecordId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptRecord {
     pub id: RecordId,
     pub heads: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     pub server_key: String,
     pub time_ms: i64,

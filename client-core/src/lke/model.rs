@@ -17,6 +17,7 @@ pub const PERCENTAGE_SCALE: &str = "percentage";
 /// One edition of the LKE: areas, sub-indicators, questions, the Hasil section and the
 /// predicate thresholds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Lke {
     /// Stable id of the edition, e.g. `permenpanrb-90-2021-jo-5-2024`.
@@ -40,6 +41,7 @@ pub struct Lke {
 
 /// Weights of the Pengungkit half (60 = Pemenuhan 30 + Reform 30).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PengungkitSpec {
     pub weight: f64,
@@ -58,6 +60,7 @@ impl PengungkitSpec {
 
 /// The two halves of every pengungkit area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Part {
     Pemenuhan,
@@ -83,6 +86,7 @@ impl fmt::Display for Part {
 
 /// An answer scale with its options and their values (0..=1).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Scale {
     pub code: String,
@@ -91,6 +95,7 @@ pub struct Scale {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScaleOption {
     /// What a worksheet answers, e.g. `A` or `ya` (matched ignoring ASCII case).
@@ -101,6 +106,7 @@ pub struct ScaleOption {
 
 /// A pengungkit area (pilar) with the weight of each of its two parts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Area {
     pub code: String,
@@ -121,6 +127,7 @@ impl Area {
 
 /// A weighted sub-indicator (sub-pilar) of one part of one area.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubIndicator {
     pub code: String,
@@ -132,6 +139,7 @@ pub struct SubIndicator {
 
 /// One question (pertanyaan) of a sub-indicator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Question {
     pub code: String,
@@ -159,6 +167,7 @@ impl Question {
 
 /// A number entered for a percentage question (a count of complaints, of officials…).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     pub code: String,
@@ -167,6 +176,7 @@ pub struct Input {
 
 /// How a percentage question's value (0..=1) is computed from its inputs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Formula {
     /// `min(1, Σ numerator / Σ denominator)`; `zero_denominator` when the denominator is 0.
@@ -204,6 +214,7 @@ impl Formula {
 
 /// The Hasil half (40): groups of components fed by external surveys and capaian kinerja.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HasilSpec {
     pub weight: f64,
@@ -211,6 +222,7 @@ pub struct HasilSpec {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HasilGroup {
     pub code: String,
@@ -221,6 +233,7 @@ pub struct HasilGroup {
 
 /// Which worksheet field feeds a Hasil component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HasilSource {
     /// `Worksheet::ipak_survey`, a survey value 0..=`survey_max`.
@@ -258,6 +271,7 @@ impl fmt::Display for HasilSource {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HasilComponent {
     pub code: String,
@@ -276,6 +290,7 @@ pub struct HasilComponent {
 
 /// Minimums for one predicate (WBK, WBBM).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Predicate {
     pub code: String,

@@ -12,6 +12,7 @@ use super::model::Part;
 
 /// What a unit (or its evaluator) has answered so far.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Worksheet {
     /// Question code → answer. Questions absent here are unanswered.
@@ -28,6 +29,7 @@ pub struct Worksheet {
 
 /// The answer to one question: an option, or the numbers of a percentage question.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Answer {
     pub option: Option<String>,
@@ -56,6 +58,7 @@ impl Answer {
 /// The scored worksheet. All values are points (already multiplied by weights) except
 /// `QuestionScore::value`, which is the 0..=1 value of the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Score {
     pub edition: String,
     pub sub_indicators: Vec<SubIndicatorScore>,
@@ -71,6 +74,7 @@ pub struct Score {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubIndicatorScore {
     pub code: String,
     pub area: String,
@@ -83,6 +87,7 @@ pub struct SubIndicatorScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuestionScore {
     pub code: String,
     /// 0..=1; 0 when unanswered.
@@ -91,6 +96,7 @@ pub struct QuestionScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AreaScore {
     pub code: String,
     pub pemenuhan: f64,
@@ -108,6 +114,7 @@ impl AreaScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HasilComponentScore {
     pub code: String,
     pub group: String,
@@ -117,6 +124,7 @@ pub struct HasilComponentScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HasilGroupScore {
     pub code: String,
     pub weight: f64,
@@ -124,6 +132,7 @@ pub struct HasilGroupScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PredicateResult {
     pub code: String,
     /// True when every check is met.
@@ -133,6 +142,7 @@ pub struct PredicateResult {
 
 /// One minimum of a predicate and where the worksheet stands against it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThresholdCheck {
     pub what: CheckTarget,
     pub required: f64,
@@ -158,6 +168,7 @@ impl ThresholdCheck {
 
 /// What a threshold check measures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CheckTarget {
     Total,

@@ -36,6 +36,7 @@ pub use validate::{Problem, is_sha256_hex, validate};
 pub const SCHEMA_VERSION: u64 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Record {
     pub id: RecordId,
     pub schema: u64,
@@ -63,6 +64,7 @@ pub struct Record {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     pub lat: f64,
     pub lon: f64,
@@ -73,6 +75,7 @@ pub struct Location {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Counts {
     pub people_served: Option<u64>,
     pub participants: Option<u64>,
@@ -84,6 +87,7 @@ pub struct Counts {
 /// the bytes travel separately. Written once at capture: it binds the photo's content, its
 /// camera metadata and its smaller renditions to the record, so tampering with any shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoRef {
     /// Size of the original in bytes.
     pub size: u64,
@@ -110,6 +114,7 @@ pub struct PhotoRef {
 
 /// A smaller rendition of a photo, itself content-addressed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rendition {
     pub hash: String,
     pub size: u64,
@@ -118,6 +123,7 @@ pub struct Rendition {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoGps {
     pub lat: f64,
     pub lon: f64,
@@ -127,6 +133,7 @@ pub struct PhotoGps {
 impl Eq for PhotoGps {}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     #[default]
@@ -157,6 +164,7 @@ impl Status {
 /// curation steps existed read as not yet curated. [`workflow`] derives the record's state from
 /// these fields and the document's history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Review {
     pub verdict: Option<Verdict>,
     pub verdict_by: Option<String>,
@@ -176,6 +184,7 @@ pub struct Review {
 /// ditolak). Documents keep `valid` (what every app version reads); the API also accepts
 /// `verified`, the name of the state it leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     #[serde(alias = "verified")]
@@ -204,6 +213,7 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Comment {
     pub id: String,
     pub author: String,

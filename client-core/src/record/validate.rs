@@ -9,6 +9,7 @@ use crate::{catalogue::Catalogue, unit::UnitPath};
 
 /// One thing wrong with a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// Dotted path of the field, e.g. `counts.services.skck` or `location.lat`.
     pub path: String,

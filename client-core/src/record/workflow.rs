@@ -36,6 +36,7 @@ use crate::history::{HistoryEntry, history};
 
 /// Where a record stands in the review workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Captured by the officer; the Polsek has not curated it yet.
@@ -137,6 +138,7 @@ impl Facts {
 
 /// The derived workflow view of a record, as HQ and the device show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workflow {
     pub state: State,
     /// Fields changed after the current verdict was given, by changes its reviewer had not

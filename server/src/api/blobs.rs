@@ -11,11 +11,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bukti_core::protocol::{
-    MAX_MISSING_QUERY, MissingBlobsRequest, MissingBlobsResponse, RequestedBlobs,
-    UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER,
+    MAX_MISSING_QUERY, MissingBlobsRequest, MissingBlobsResponse, OffsetMismatch, RequestedBlobs,
+    UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, UploadResponse,
 };
 use futures::TryStreamExt;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{Body as JsonBody, record_id};
 use crate::{
@@ -48,6 +48,14 @@ fn required(headers: &HeaderMap, name: &str) -> ApiResult<u64> {
     number(headers, name)?.ok_or_else(|| ApiError::BadRequest(format!("send the {name} header")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/blobs/missing",
+    tag = "blobs",
+    request_body = MissingBlobsRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = MissingBlobsResponse), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn missing(
     State(state): State<AppState>,
     Device(device): Device,
@@ -64,6 +72,15 @@ pub async fn missing(
     Ok(Json(answer))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/blobs/{hash}",
+    tag = "blobs",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The chunk's bytes, starting at `Upload-Offset`"),
+    params(("hash" = String, Path, description = "SHA-256 of the whole blob, 64 lowercase hex digits"), ("Upload-Offset" = u64, Header, description = "Where this chunk starts"), ("Upload-Length" = u64, Header, description = "The whole blob's length")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Chunk stored; more to come", body = UploadResponse), (status = 201, description = "The blob is complete", body = UploadResponse), (status = 409, description = "`offset_mismatch`: resume at `offset`", body = OffsetMismatch), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn patch(
     State(state): State<AppState>,
     Device(device): Device,
@@ -88,6 +105,14 @@ pub async fn patch(
     Ok((status, [(UPLOAD_OFFSET_HEADER, offset)], Json(answer)).into_response())
 }
 
+#[utoipa::path(
+    head,
+    path = "/blobs/{hash}",
+    tag = "blobs",
+    params(("hash" = String, Path, description = "SHA-256 of the whole blob")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "`Upload-Offset`: bytes held; `Upload-Length` when complete"), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn head(
     State(state): State<AppState>,
     Device(device): Device,
@@ -108,6 +133,14 @@ pub async fn head(
     Ok((StatusCode::OK, headers).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/blobs/{hash}",
+    tag = "blobs",
+    params(("hash" = String, Path, description = "SHA-256 of the blob")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The blob's bytes", content_type = "application/octet-stream", body = Vec<u8>), (status = 304, description = "Not modified (`If-None-Match`)"), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
@@ -141,6 +174,13 @@ pub async fn get(
     Ok((StatusCode::OK, out, Body::from_stream(bytes)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/blobs/requested",
+    tag = "blobs",
+    security(("bearer" = [])),
+    responses((status = 200, body = RequestedBlobs), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn requested(
     State(state): State<AppState>,
     Device(device): Device,
@@ -152,12 +192,29 @@ pub async fn requested(
     Ok(Json(RequestedBlobs { hashes }))
 }
 
+/// The answer to a request for an original.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OriginalRequested {
+    #[schema(value_type = String, format = Uuid)]
+    record: bukti_core::RecordId,
+    hash: String,
+    requested: bool,
+}
+
 /// HQ asks the officer's device to upload a photo's original.
+#[utoipa::path(
+    post,
+    path = "/records/{id}/photos/{hash}/original",
+    tag = "blobs",
+    params(("id" = String, Path, description = "The record id (UUID)"), ("hash" = String, Path, description = "The photo's hash")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 202, description = "The officer's device will upload the original", body = OriginalRequested), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn request_original(
     State(state): State<AppState>,
     Hq(hq): Hq,
     Path((raw_id, raw_hash)): Path<(String, String)>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<OriginalRequested>)> {
     let id = record_id(&raw_id)?;
     let hash = BlobHash::parse(&raw_hash)?;
     hq.require(
@@ -177,6 +234,10 @@ pub async fn request_original(
     }
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"record": id, "hash": hash.as_str(), "requested": true})),
+        Json(OriginalRequested {
+            record: id,
+            hash: hash.as_str().to_owned(),
+            requested: true,
+        }),
     ))
 }

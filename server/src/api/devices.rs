@@ -15,11 +15,26 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+#[utoipa::path(
+    get,
+    path = "/devices",
+    tag = "devices",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Vec<DeviceInfo>), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn list(State(state): State<AppState>, Hq(hq): Hq) -> ApiResult<Json<Vec<DeviceInfo>>> {
     hq.require(Permission::RevokeDevice, "managing devices")?;
     Ok(Json(state.store.devices(&hq.unit).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/revoke",
+    tag = "devices",
+    params(("id" = Uuid, Path, description = "The device id")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The device, now revoked", body = DeviceInfo), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     Hq(hq): Hq,

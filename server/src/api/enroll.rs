@@ -24,7 +24,7 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct IssueRequest {
     /// The officer's NRP.
     officer: String,
@@ -35,7 +35,7 @@ pub struct IssueRequest {
     server_url: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssueResponse {
     #[serde(flatten)]
     issued: IssuedCode,
@@ -43,6 +43,14 @@ pub struct IssueResponse {
     qr_svg: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/enrollments",
+    tag = "devices",
+    request_body = IssueRequest,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 201, description = "The code (shown once) and its QR code", body = IssueResponse), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn issue(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -70,9 +78,16 @@ pub async fn issue(
     let qr_text = issued.qr_text(&server_url);
     let qr_svg = qr::svg(&qr_text)?;
     tracing::info!(officer = %issued.officer, by = %hq.name, "enrollment code issued");
-    let event = AuditEvent::new(Actor::principal(&hq), Action::EnrollmentIssued, format!("officer:{}", issued.officer))
-        .in_unit(issued.unit.as_str())
-        .with_detail(serde_json::json!({ "expires_at": issued.expires_at, "own_records_only": issued.own_records_only }));
+    let event = AuditEvent::new(
+        Actor::principal(&hq),
+        Action::EnrollmentIssued,
+        format!("officer:{}", issued.officer),
+    )
+    .in_unit(issued.unit.as_str())
+    .with_detail(serde_json::json!({
+        "expires_at": bukti_core::rfc3339::format(issued.expires_at),
+        "own_records_only": issued.own_records_only,
+    }));
     audit::append_or_log(&state.store, &[event]).await;
     Ok((
         StatusCode::CREATED,
@@ -84,6 +99,14 @@ pub async fn issue(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/enroll",
+    tag = "devices",
+    request_body = EnrollRequest,
+    security(()),
+    responses((status = 201, description = "Enrolled: the device's token (shown once)", body = EnrollResponse), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn redeem(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,

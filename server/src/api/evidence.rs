@@ -15,6 +15,13 @@ use crate::{
 };
 
 /// `GET /api/v1/evidence/key`: public, like any public key.
+#[utoipa::path(
+    get,
+    path = "/evidence/key",
+    tag = "evidence",
+    security(()),
+    responses((status = 200, body = ServerKeyResponse), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn key(State(state): State<AppState>) -> Json<ServerKeyResponse> {
     Json(ServerKeyResponse {
         server_key: state.server_key.public_hex().to_owned(),
@@ -23,6 +30,14 @@ pub async fn key(State(state): State<AppState>) -> Json<ServerKeyResponse> {
 
 /// `GET /api/v1/evidence/log/{seq}`: only the hash, which says nothing about whose record the
 /// entry is.
+#[utoipa::path(
+    get,
+    path = "/evidence/log/{seq}",
+    tag = "evidence",
+    params(("seq" = i64, Path, description = "The entry's number, from 1")),
+    security(("bearer" = [])),
+    responses((status = 200, body = LogEntryHash), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn log_entry(
     State(state): State<AppState>,
     Device(_): Device,

@@ -50,6 +50,14 @@ impl Format {
 }
 
 /// `GET /api/v1/exports/records.csv`
+#[utoipa::path(
+    get,
+    path = "/exports/records.csv",
+    tag = "records",
+    params(ListFilter),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "Every selected record, one CSV row each", content_type = "text/csv", body = String), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn csv(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -59,6 +67,14 @@ pub async fn csv(
 }
 
 /// `GET /api/v1/exports/records.geojson`
+#[utoipa::path(
+    get,
+    path = "/exports/records.geojson",
+    tag = "records",
+    params(ListFilter),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "Every selected record with a location, as a GeoJSON FeatureCollection", content_type = "application/geo+json", body = serde_json::Value), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn geojson(
     State(state): State<AppState>,
     Hq(hq): Hq,

@@ -19,16 +19,32 @@ use crate::{
 };
 
 /// `?unit=` (default: the caller's own unit).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnitQuery {
     unit: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/lke",
+    tag = "lke",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The LKE edition in force", body = Lke), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn edition(State(state): State<AppState>, Hq(_): Hq) -> ApiResult<Json<Lke>> {
     let lke = lke::active(&state.store).await?;
     Ok(Json((*lke).clone()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/worksheets/{year}",
+    tag = "lke",
+    params(("year" = i32, Path, description = "The assessment year"), UnitQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = WorksheetView), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn worksheet(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -41,6 +57,15 @@ pub async fn worksheet(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/worksheets/{year}/answers/{question}",
+    tag = "lke",
+    request_body = AnswerInput,
+    params(("year" = i32, Path, description = "The assessment year"), ("question" = String, Path, description = "The question code"), UnitQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The worksheet after the answer", body = WorksheetView), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn answer(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -55,6 +80,15 @@ pub async fn answer(
     Ok(Json(lke::view(&state.store, &hq, unit, year).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/worksheets/{year}/figures",
+    tag = "lke",
+    request_body = FiguresInput,
+    params(("year" = i32, Path, description = "The assessment year"), UnitQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The worksheet after the figures", body = WorksheetView), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn figures(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -69,7 +103,8 @@ pub async fn figures(
     Ok(Json(lke::view(&state.store, &hq, unit, year).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SuggestQuery {
     unit: Option<String>,
     sub_indicator: String,
@@ -77,6 +112,14 @@ pub struct SuggestQuery {
 
 /// Records of the unit, active in the year, tagged with the sub-indicator: what an assessor
 /// would link as evidence.
+#[utoipa::path(
+    get,
+    path = "/worksheets/{year}/suggestions",
+    tag = "lke",
+    params(("year" = i32, Path, description = "The assessment year"), SuggestQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Page), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn suggestions(
     State(state): State<AppState>,
     Hq(hq): Hq,

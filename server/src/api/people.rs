@@ -20,6 +20,13 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
+#[utoipa::path(
+    get,
+    path = "/people",
+    tag = "people",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Vec<Person>), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn list_people(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -28,6 +35,14 @@ pub async fn list_people(
     Ok(Json(state.store.people(&hq.unit).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/people",
+    tag = "people",
+    request_body = PersonInput,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 201, body = Person), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn add_person(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -40,17 +55,32 @@ pub async fn add_person(
     Ok((StatusCode::CREATED, Json(person)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/units",
+    tag = "people",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Vec<Unit>), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn list_units(State(state): State<AppState>, Hq(hq): Hq) -> ApiResult<Json<Vec<Unit>>> {
     Ok(Json(state.store.units(&hq.unit).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewUnit {
     path: String,
     name: String,
     kind: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/units",
+    tag = "people",
+    request_body = NewUnit,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 201, body = Unit), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn add_unit(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -62,7 +92,7 @@ pub async fn add_unit(
     Ok((StatusCode::CREATED, Json(unit)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UnitChange {
     /// A new display name.
     name: Option<String>,
@@ -70,6 +100,15 @@ pub struct UnitChange {
     parent: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/units/{*path}",
+    tag = "people",
+    request_body = UnitChange,
+    params(("path" = String, Path, description = "The unit's path, e.g. `bali/buleleng/sawan`")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Unit), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn change_unit(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -93,19 +132,27 @@ pub async fn change_unit(
         .ok_or_else(|| ApiError::BadRequest("send a new name, a new parent or both".into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     /// What the token is for, e.g. "laporan mingguan".
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenCreated {
     id: Uuid,
     token: String,
 }
 
 /// An API token for a script, carrying the caller's own roles and unit (never more).
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "people",
+    request_body = NewToken,
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 201, description = "The token, shown once", body = TokenCreated), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     Hq(hq): Hq,

@@ -42,6 +42,14 @@ fn parse_time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
         .transpose()
 }
 
+#[utoipa::path(
+    get,
+    path = "/records",
+    tag = "records",
+    params(ListFilter),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Page), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -59,7 +67,7 @@ pub(super) fn list_filter(params: QueryParams<ListFilter>) -> ApiResult<ListFilt
     Ok(filter)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordView {
     pub record: Record,
     pub summary: RecordSummary,
@@ -75,6 +83,14 @@ pub struct RecordView {
 }
 
 /// One record with its history, for HQ or for a device of the record's unit.
+#[utoipa::path(
+    get,
+    path = "/records/{id}",
+    tag = "records",
+    params(("id" = String, Path, description = "The record id (UUID)")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = RecordView), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,

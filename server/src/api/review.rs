@@ -18,7 +18,7 @@ use crate::{
     review::{self, Reviewed},
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReviewRequest {
     verdict: Option<Verdict>,
     /// Why the record needs revision or is rejected; required for those verdicts.
@@ -36,6 +36,15 @@ fn comment(text: Option<String>) -> Option<Step> {
 /// `POST /records/{id}/review`: a verdict, a comment, or both in one change. Earlier clients
 /// sent the reason of a `needs_revision` or `rejected` verdict as its comment: without a
 /// `reason`, the comment is taken as the reason too (and stays in the thread, as before).
+#[utoipa::path(
+    post,
+    path = "/records/{id}/review",
+    tag = "review",
+    request_body = ReviewRequest,
+    params(("id" = String, Path, description = "The record id (UUID)")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Reviewed), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn review(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -70,7 +79,7 @@ pub async fn review(
     Ok(Json(review::apply(&state.store, &hq, id, steps).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurateRequest {
     /// The record's LKE sub-indicator codes after curation (replacing the officer's tags).
@@ -82,6 +91,15 @@ pub struct CurateRequest {
 }
 
 /// `POST /records/{id}/curate`: the Polsek operator retags the record, marks it ready, or both.
+#[utoipa::path(
+    post,
+    path = "/records/{id}/curate",
+    tag = "review",
+    request_body = CurateRequest,
+    params(("id" = String, Path, description = "The record id (UUID)")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Reviewed), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn curate(
     State(state): State<AppState>,
     Hq(hq): Hq,
@@ -101,7 +119,7 @@ pub async fn curate(
     Ok(Json(review::apply(&state.store, &hq, id, steps).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardRequest {
     comment: Option<String>,
@@ -109,6 +127,15 @@ pub struct ForwardRequest {
 
 /// `POST /records/{id}/forward`: the Kapolsek forwards a ready record to the Polres. The body
 /// is optional (`{"comment": "…"}`).
+#[utoipa::path(
+    post,
+    path = "/records/{id}/forward",
+    tag = "review",
+    request_body = Option<ForwardRequest>,
+    params(("id" = String, Path, description = "The record id (UUID)")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Reviewed), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn forward(
     State(state): State<AppState>,
     Hq(hq): Hq,

@@ -21,13 +21,13 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignIn {
     nrp: String,
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     name: String,
     kind: &'static str,
@@ -36,6 +36,8 @@ pub struct Me {
     officer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     csrf_token: Option<String>,
+    #[serde(with = "bukti_core::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     access_until: Option<i64>,
 }
 
@@ -59,6 +61,14 @@ fn limited(wait: std::time::Duration) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    request_body = SignIn,
+    security(()),
+    responses((status = 200, description = "Signed in: the session cookie is set; send `csrf_token` as `X-CSRF-Token` on changes", body = Me), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -142,6 +152,13 @@ pub async fn close_session(state: &AppState, headers: &HeaderMap) -> ApiResult<S
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "session",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 204, description = "Signed out; the cookie is cleared"), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn sign_out(
     State(state): State<AppState>,
     principal: Principal,
@@ -155,6 +172,13 @@ pub async fn sign_out(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "session",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = Me), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn me(principal: Principal) -> Json<Me> {
     Json(Me::of(&principal, None))
 }

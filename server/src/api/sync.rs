@@ -19,6 +19,14 @@ use crate::{
     ingest,
 };
 
+#[utoipa::path(
+    post,
+    path = "/sync/push",
+    tag = "sync",
+    request_body = PushRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = PushResponse), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn push(
     State(state): State<AppState>,
     Device(device): Device,
@@ -43,6 +51,15 @@ pub async fn push(
 }
 
 /// One record's changes with its id in the URL; the status code tells the outcome.
+#[utoipa::path(
+    post,
+    path = "/records/{id}/changes",
+    tag = "sync",
+    request_body = RecordChanges,
+    params(("id" = String, Path, description = "The record id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Accepted", body = PushResult), (status = 409, description = "Missing dependencies: send the earlier changes too", body = PushResult), (status = 422, description = "Rejected", body = PushResult), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn record_changes(
     State(state): State<AppState>,
     Device(device): Device,
@@ -75,13 +92,22 @@ pub async fn record_changes(
     Ok((status, Json(result)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
     #[serde(default)]
     since: i64,
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/sync/pull",
+    tag = "sync",
+    params(PullQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PullResponse), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
+)]
 pub async fn pull(
     State(state): State<AppState>,
     Device(device): Device,

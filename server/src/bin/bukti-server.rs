@@ -110,6 +110,9 @@ struct StoreArgs {
 enum Command {
     /// Run the server (the default).
     Serve,
+    /// Print the HTTP API's OpenAPI description (what `GET /api/v1/openapi.json` serves), e.g.
+    /// `bukti-server openapi > docs/openapi.json`. Opens no store.
+    Openapi,
     /// API tokens for scripts (people sign in on the web with NRP and password).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -248,6 +251,10 @@ async fn main() -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::Backup { to }) => return run_backup(&settings, to).await,
         Some(Command::Restore { from }) => return run_restore(&settings, from).await,
+        Some(Command::Openapi) => {
+            print!("{}", bukti_server::openapi::json());
+            return Ok(());
+        }
         _ => {}
     }
     let store = settings
@@ -334,7 +341,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::RebuildProjection { batch } => run_rebuild(&store, batch).await?,
         Command::Pack(args) => run_pack(&settings, &store, args).await?,
-        Command::Backup { .. } | Command::Restore { .. } => {
+        Command::Backup { .. } | Command::Restore { .. } | Command::Openapi => {
             unreachable!("handled before the store is opened")
         }
     }

@@ -246,7 +246,7 @@ pub async fn open(
 }
 
 /// A photo of a record as HQ sees it: its metadata and whether each rendition's bytes arrived.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PhotoView {
     pub hash: String,
     #[serde(flatten)]

@@ -27,7 +27,7 @@ pub use roles::{Permission, Role, Roles, UnknownRole};
 use crate::store::StoreError;
 
 /// Where a unit sits in the organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UnitKind {
     Polda,
@@ -77,7 +77,7 @@ impl UnitKind {
 }
 
 /// A unit of the tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Unit {
     pub path: UnitPath,
     pub name: String,
@@ -86,7 +86,7 @@ pub struct Unit {
 }
 
 /// A person: an officer, a Kapolsek, a reviewer at Polres, an assessor…
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Person {
     pub id: Uuid,
     pub nrp: String,
@@ -94,8 +94,11 @@ pub struct Person {
     pub rank: String,
     pub unit: UnitPath,
     #[serde(serialize_with = "roles_as_string")]
+    #[schema(value_type = String, example = "officer,reviewer")]
     pub roles: Roles,
-    /// Unix ms after which the person may no longer sign in or use tokens.
+    /// After this time the person may no longer sign in or use tokens (kept as Unix ms).
+    #[serde(with = "bukti_core::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub access_until: Option<i64>,
     pub disabled: bool,
     #[serde(skip)]
@@ -107,13 +110,17 @@ fn roles_as_string<S: serde::Serializer>(roles: &Roles, s: S) -> Result<S::Ok, S
 }
 
 /// A device as HQ sees it in the device list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeviceInfo {
     pub id: Uuid,
     pub name: String,
     pub unit: String,
     pub officer: Option<String>,
+    #[serde(with = "bukti_core::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
+    #[serde(with = "bukti_core::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<i64>,
     pub revoked_by: Option<String>,
 }

@@ -179,7 +179,7 @@ pub async fn move_unit(
 }
 
 /// A person to add, as an admin types it.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct PersonInput {
     pub nrp: String,
     pub name: String,
@@ -264,9 +264,11 @@ pub async fn set_password(
 }
 
 /// A freshly issued enrollment code (shown once) and what it enrolls.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IssuedCode {
     pub code: String,
+    #[serde(with = "bukti_core::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: i64,
     pub officer: String,
     pub officer_name: String,

@@ -25,7 +25,7 @@ pub struct UnitState {
 }
 
 /// Where one activity took place.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Point {
     pub lat: f64,
     pub lon: f64,

@@ -93,7 +93,7 @@ pub struct FeedItem {
 }
 
 /// What HQ sees of a record in lists.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RecordSummary {
     pub id: RecordId,
     pub unit: String,
@@ -105,8 +105,14 @@ pub struct RecordSummary {
     /// The review workflow's state: `captured`, `ready`, `forwarded`, `verified`,
     /// `needs_revision`, `revised` or `rejected`.
     pub state: String,
+    #[serde(with = "bukti_core::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub started_at: Option<i64>,
+    #[serde(with = "bukti_core::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ended_at: Option<i64>,
+    #[serde(with = "bukti_core::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub captured_at: i64,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
@@ -117,11 +123,13 @@ pub struct RecordSummary {
     /// The codes of its anomaly flags, if any (see [`flags`]).
     pub flags: Vec<String>,
     pub feed_seq: i64,
+    #[serde(with = "bukti_core::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: i64,
 }
 
 /// A page of summaries and the cursor of the next page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page {
     pub records: Vec<RecordSummary>,
     pub next_cursor: Option<String>,

@@ -7,7 +7,8 @@ use bukti_core::{evidence::flags::FlagCode, record::workflow::State, unit::UnitP
 use serde::Deserialize;
 
 /// HQ's list filters, as they arrive in the query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListFilter {
     pub unit: Option<String>,
     pub kind: Option<String>,

@@ -5,6 +5,7 @@
 //!
 //! One module, or one test: `cargo nextest run -p bukti-tests crash::` (names are filters).
 
+mod api_times;
 mod audit;
 mod backup;
 mod bad_input;
@@ -28,6 +29,7 @@ mod hostile_input;
 mod identity;
 mod js_client;
 mod load;
+mod openapi;
 mod photo_faults;
 mod photo_faults_disk;
 mod photos_cli;

@@ -429,13 +429,18 @@ async fn hostile_search_strings_never_fail(backend: Backend) {
 
 /// The sort key of a summary as the API returns it, comparable across records.
 fn key(sort: &str, r: &Value) -> (Value, String) {
+    // Times are RFC 3339 text, compared as the instants they name.
+    let ms = |v: &Value| {
+        let text = v.as_str().expect("an RFC 3339 time");
+        let t: jiff::Timestamp = text.parse().expect("an RFC 3339 time");
+        Value::from(t.as_millisecond())
+    };
     let k = match sort.trim_start_matches('-') {
-        "started_at" => r["started_at"]
-            .as_i64()
-            .map_or(r["captured_at"].clone(), Value::from),
-        "captured_at" => r["captured_at"].clone(),
+        "started_at" if r["started_at"].is_null() => ms(&r["captured_at"]),
+        "started_at" => ms(&r["started_at"]),
+        "captured_at" => ms(&r["captured_at"]),
         "title" => r["title"].clone(),
-        "updated" => r["updated_at"].clone(),
+        "updated" => ms(&r["updated_at"]),
         other => panic!("{other}"),
     };
     (k, r["id"].as_str().expect("id").to_owned())
