@@ -9,8 +9,9 @@
 //!    registered at `bali/buleleng` pulls everything (both waves); the pull time is also given
 //!    per 10,000 records.
 //!
-//! It reports the medians over `--rounds`, the server's peak RSS (VmHWM and sampled VmRSS of both
-//! processes), and where the time goes: server and bench CPU seconds per wave and the server's
+//! It reports the medians over `--rounds`, the server's peak RSS (VmHWM and sampled VmRSS) while
+//! it takes both waves, with its RssAnon share, and the restarted server's through the pull, and
+//! where the time goes: server and bench CPU seconds per wave and the server's
 //! own time in the push/pull handlers (from `/metrics`).
 //!
 //! ```sh
@@ -18,7 +19,7 @@
 //!     [--records 500] [--preload 0] [--rounds 3]
 //! ```
 //!
-//! The bench builds `bukti-server` in release itself. PostgreSQL comes from `BUKTI_TEST_POSTGRES`
+//! The server is the `test-bukti-server` binary the same `cargo bench` builds (one compile). PostgreSQL comes from `BUKTI_TEST_POSTGRES`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); a database is created per round and
 //! dropped after. Progress goes to stderr, then a table and one `RESULT {json}` line.
 
@@ -92,7 +93,11 @@ struct Round {
     pull_s: f64,
     pull_records: u64,
     pull_s_per_10k: f64,
+    /// The pushing server's peak RSS (both waves) and its RssAnon share.
     peak_rss_mb: f64,
+    peak_anon_mb: f64,
+    /// The restarted server's peak RSS through the pull.
+    pull_rss_mb: f64,
     preload_rps: f64,
     /// Per phase: (wall s, server CPU s, bench CPU s, server handler s, requests).
     profile: Vec<(&'static str, [f64; 5])>,
@@ -200,8 +205,9 @@ async fn round(
         server.rss_now()
     );
 
-    let (restarted, peak) = server.restart(exe, &spec).await;
-    server = restarted;
+    let (restarted, peak, anon) = server.restart(exe, &spec).await;
+    (server, out.peak_rss_mb, out.peak_anon_mb) = (restarted, peak, anon);
+    eprintln!("{tag} pushing server's peak RSS {peak:.0} MB (RssAnon {anon:.0} MB)");
     let (reader, _home) = workload::polres_device(&server.url, &token).await;
     let phase = Phase::begin(&server, "/api/v1/sync/pull").await;
     let report = reader.pull(&NoProgress).await.expect("pull");
@@ -223,8 +229,8 @@ async fn round(
         "pulled everything"
     );
 
-    out.peak_rss_mb = peak.max(server.stop());
-    eprintln!("{tag} server peak RSS {:.0} MB", out.peak_rss_mb);
+    out.pull_rss_mb = server.stop();
+    eprintln!("{tag} pulling server's peak RSS {:.0} MB", out.pull_rss_mb);
     reader.close().await;
     for d in wave1.into_iter().chain(wave2) {
         if let Ok(device) = Arc::try_unwrap(d.device) {
@@ -260,14 +266,16 @@ fn main() {
             .collect();
         let m = |f: fn(&Round) -> f64| median(rounds.iter().map(f).collect());
         let row = format!(
-            "{:<9} {:>8} {:>12.0} {:>12.0} {:>10.2} {:>12.2} {:>10.0}",
+            "{:<9} {:>8} {:>12.0} {:>12.0} {:>10.2} {:>12.2} {:>10.0} {:>10.0} {:>10.0}",
             store.name(),
             o.preload,
             m(|r| r.wave1_rps),
             m(|r| r.burst_rps),
             m(|r| r.pull_s),
             m(|r| r.pull_s_per_10k),
-            m(|r| r.peak_rss_mb)
+            m(|r| r.peak_rss_mb),
+            m(|r| r.peak_anon_mb),
+            m(|r| r.pull_rss_mb)
         );
         rows.push(row);
         let mut profile = serde_json::Map::new();
@@ -295,13 +303,22 @@ fn main() {
             "wave1_push_rps": m(|r| r.wave1_rps), "burst_push_rps": m(|r| r.burst_rps),
             "pull_s": m(|r| r.pull_s), "pull_records": rounds[0].pull_records,
             "pull_s_per_10k": m(|r| r.pull_s_per_10k), "peak_rss_mb": m(|r| r.peak_rss_mb),
+            "peak_anon_mb": m(|r| r.peak_anon_mb), "pull_rss_mb": m(|r| r.pull_rss_mb),
             "preload_rps": m(|r| r.preload_rps), "profile": profile,
             "all_rounds": rounds.iter().map(|r| json!([r.wave1_rps, r.burst_rps, r.pull_s, r.peak_rss_mb])).collect::<Vec<_>>(),
         }));
     }
     println!(
-        "\n{:<9} {:>8} {:>12} {:>12} {:>10} {:>12} {:>10}",
-        "store", "preload", "wave1 rec/s", "burst rec/s", "pull s", "pull s/10k", "peak MB"
+        "\n{:<9} {:>8} {:>12} {:>12} {:>10} {:>12} {:>10} {:>10} {:>10}",
+        "store",
+        "preload",
+        "wave1 rec/s",
+        "burst rec/s",
+        "pull s",
+        "pull s/10k",
+        "push MB",
+        "push anon",
+        "pull MB"
     );
     for row in rows {
         println!("{row}");

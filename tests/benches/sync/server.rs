@@ -1,4 +1,4 @@
-//! The `bukti-server` child process: building it, starting it over a store, HQ tokens, health,
+//! The `bukti-server` child process: finding it, starting it over a store, HQ tokens, health,
 //! graceful restarts, and what the bench reads from outside (RSS, CPU time, `/metrics`).
 
 use std::{
@@ -29,27 +29,34 @@ impl Store {
     }
 }
 
-/// Builds `bukti-server` in release (a no-op when it is up to date) and returns its path, next
-/// to this bench's own `target/release/deps/…` executable.
+/// The `bukti-server` program this bench runs: the package's `test-bukti-server` target (the
+/// shipped binary's own source, see tests/Cargo.toml), which the same `cargo bench` invocation
+/// builds in the bench profile before the bench starts. A separate `cargo build --release -p
+/// bukti-server` here used to compile the server and its dependencies a second time (other
+/// features, so no artifact was shared): minutes before the first record moved on every
+/// change. `BENCH_SERVER_EXE` names another build instead (to compare two versions).
 pub fn build_server() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("bench: building bukti-server (release)");
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "-p", "bukti-server"])
-        .status()
-        .expect("run cargo build for bukti-server");
-    assert!(
-        status.success(),
-        "cargo build --release -p bukti-server failed"
+    let server = std::env::var_os("BENCH_SERVER_EXE").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_test-bukti-server")),
+        PathBuf::from,
     );
-    let exe = std::env::current_exe().expect("bench executable path");
-    let release = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("bench runs from target/<profile>/deps");
-    let server = release.join("bukti-server");
     assert!(server.exists(), "{} was not built", server.display());
     server
+}
+
+/// A command running `exe`, under the profiler `BENCH_SERVER_WRAP` names if set (its words
+/// go before the server's path, e.g. `valgrind --tool=callgrind` or `heaptrack -o /tmp/h`).
+fn wrapped(exe: &Path) -> Command {
+    let wrap = std::env::var("BENCH_SERVER_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    match words.next() {
+        None => Command::new(exe),
+        Some(first) => {
+            let mut cmd = Command::new(first);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+    }
 }
 
 /// A store the server processes of one round share: a data folder or a fresh PostgreSQL database.
@@ -145,6 +152,8 @@ pub struct Server {
     pub url: String,
     port: u16,
     peak_rss_kb: Arc<AtomicU64>,
+    /// The sampled peak of RssAnon (heap and stacks, without the mapped database file).
+    peak_anon_kb: Arc<AtomicU64>,
     stop_sampler: Arc<AtomicBool>,
 }
 
@@ -178,7 +187,7 @@ impl Server {
     /// Starts the server on `port` (a free one when `None`) and waits for `/healthz`.
     pub async fn start(exe: &Path, spec: &StoreSpec, port: Option<u16>) -> Server {
         let port = port.unwrap_or_else(free_port);
-        let child = Command::new(exe)
+        let child = wrapped(exe)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(spec.args())
             .env(
@@ -190,12 +199,20 @@ impl Server {
             .expect("start bukti-server");
         let pid = child.id();
         let peak_rss_kb = Arc::new(AtomicU64::new(0));
+        let peak_anon_kb = Arc::new(AtomicU64::new(0));
         let stop_sampler = Arc::new(AtomicBool::new(false));
-        let (peak, stop) = (peak_rss_kb.clone(), stop_sampler.clone());
+        let (peak, anon, stop) = (
+            peak_rss_kb.clone(),
+            peak_anon_kb.clone(),
+            stop_sampler.clone(),
+        );
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if let Some(kb) = status_kb(pid, "VmRSS:") {
                     peak.fetch_max(kb, Ordering::Relaxed);
+                }
+                if let Some(kb) = status_kb(pid, "RssAnon:") {
+                    anon.fetch_max(kb, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -205,6 +222,7 @@ impl Server {
             url: format!("http://127.0.0.1:{port}"),
             port,
             peak_rss_kb,
+            peak_anon_kb,
             stop_sampler,
         };
         server.wait_healthy().await;
@@ -242,6 +260,12 @@ impl Server {
         hwm.max(self.peak_rss_kb.load(Ordering::Relaxed)) as f64 / 1024.0
     }
 
+    /// The sampled peak of RssAnon in MB: the heap's share of the peak (the rest is mostly the
+    /// database file the readers map, which the kernel may reclaim).
+    pub fn peak_anon_mb(&self) -> f64 {
+        self.peak_anon_kb.load(Ordering::Relaxed) as f64 / 1024.0
+    }
+
     /// Current RSS and high-water mark in MB, for progress lines.
     pub fn rss_now(&self) -> String {
         let mb = |f| status_kb(self.pid(), f).unwrap_or(0) / 1024;
@@ -274,9 +298,17 @@ impl Server {
     pub fn stop(mut self) -> f64 {
         let peak = self.peak_rss_mb();
         self.stop_sampler.store(true, Ordering::Relaxed);
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
+        // A profiler wrapping the server (`BENCH_SERVER_WRAP`) may run it as its own child:
+        // the server gets the signal too.
+        let pid = self.pid();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for p in children
+            .split_whitespace()
+            .chain([pid.to_string().as_str()])
+        {
+            let _ = Command::new("kill").args(["-TERM", p]).status();
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -290,10 +322,12 @@ impl Server {
         peak
     }
 
-    /// Stops the process and starts a new one on the same store and port.
-    pub async fn restart(self, exe: &Path, spec: &StoreSpec) -> (Server, f64) {
+    /// Stops the process and starts a new one on the same store and port; returns the new one
+    /// and the old one's peak RSS and peak RssAnon in MB.
+    pub async fn restart(self, exe: &Path, spec: &StoreSpec) -> (Server, f64, f64) {
         let port = self.port;
+        let anon = self.peak_anon_mb();
         let peak = self.stop();
-        (Server::start(exe, spec, Some(port)).await, peak)
+        (Server::start(exe, spec, Some(port)).await, peak, anon)
     }
 }
