@@ -11,7 +11,7 @@ use automerge::ActorId;
 use super::{
     DeviceError,
     photos::PhotoFiles,
-    store::{DeviceStore, Projection, WriteTx, key},
+    store::{DeviceStore, NewRecord, Projection, WriteTx, key},
 };
 use crate::sync::{
     Clock, Load, Loaded, PageReport, SyncStore, Time, Update, UpdateOp, Write, Written,
@@ -33,15 +33,7 @@ impl SyncStore for DeviceSide<'_> {
     async fn load(&mut self, load: Load) -> Result<Loaded, DeviceError> {
         Ok(match load {
             Load::Outbox => Loaded::Outbox(self.store.outbox_ready().await?),
-            Load::PushRows(ids) => {
-                let mut rows = Vec::with_capacity(ids.len());
-                for id in ids {
-                    // The row may have left the outbox since the list was read (a concurrent
-                    // sync).
-                    rows.extend(self.store.push_row(id).await?);
-                }
-                Loaded::PushRows(rows)
-            }
+            Load::PushRows(ids) => Loaded::PushRows(self.store.push_rows(&ids).await?),
             Load::PullCursor => Loaded::PullCursor(self.store.pull_cursor().await?),
             Load::BlobsToUpload { all_originals } => {
                 Loaded::Blobs(self.store.blobs_to_upload(all_originals).await?)
@@ -62,24 +54,58 @@ impl SyncStore for DeviceSide<'_> {
                 for (id, heads) in stale {
                     tx.dequeue_if_heads(id, &heads).await?;
                 }
+                // Acknowledgements (nearly every result) go to the store together.
+                let mut acks = Vec::with_capacity(updates.len());
                 for update in &updates {
-                    apply_update(&mut tx, update).await?;
+                    match update {
+                        Update::Acknowledge {
+                            id,
+                            server_heads,
+                            local_heads,
+                            ..
+                        } => acks.push((*id, server_heads.as_slice(), local_heads.as_slice())),
+                        other => apply_update(&mut tx, other).await?,
+                    }
                 }
+                tx.acknowledge(&acks).await?;
                 Written::Done
             }
             Write::PullPage { records, cursor } => {
                 let mut page = PageReport::default();
+                let ids: Vec<_> = records.iter().map(|r| r.id).collect();
+                let local = tx.local_heads_of(&ids).await?;
+                // Records new to the device (most of a first pull) are inserted together.
+                let mut new = Vec::new();
                 for pulled in &records {
-                    let heads = tx.local_heads(pulled.id).await?;
-                    let doc = if merge::needs_local_doc(heads.as_deref(), pulled) {
+                    let heads = local.get(&pulled.id).map(Vec::as_slice);
+                    let doc = if merge::needs_local_doc(heads, pulled) {
                         tx.doc(pulled.id).await?
                     } else {
                         None
                     };
-                    let settled = merge::settle(heads.as_deref(), doc, pulled, &self.actor);
+                    let settled = merge::settle(heads, doc, pulled, &self.actor);
                     page.count(pulled.id, &settled);
-                    apply_settled(&mut tx, pulled.id, settled).await?;
+                    match settled {
+                        Settled::Apply(apply) if heads.is_none() && apply.write.is_some() => {
+                            new.push((pulled.id, apply));
+                        }
+                        settled => apply_settled(&mut tx, pulled.id, settled).await?,
+                    }
                 }
+                let rows: Vec<NewRecord<'_>> = new
+                    .iter()
+                    .filter_map(|(id, apply)| {
+                        let doc = apply.write.as_deref()?;
+                        Some(NewRecord {
+                            id: *id,
+                            doc: &doc.bytes,
+                            projection: Projection::of(&doc.record, doc.state),
+                            local_heads: &doc.heads,
+                            server_heads: &apply.server_heads,
+                        })
+                    })
+                    .collect();
+                tx.insert_new(&rows).await?;
                 tx.set_meta(key::PULL_CURSOR, &cursor.to_string()).await?;
                 Written::Page(page)
             }

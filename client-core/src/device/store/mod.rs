@@ -19,7 +19,7 @@ use sqlx::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
     },
 };
-pub(crate) use write::WriteTx;
+pub(crate) use write::{NewRecord, WriteTx};
 
 use super::{
     DeviceError,
@@ -92,6 +92,21 @@ impl Projection {
 #[derive(Debug, Clone)]
 pub(crate) struct DeviceStore {
     pool: SqlitePool,
+}
+
+/// Ids bound per `IN (…)` list: far below SQLite's bound-parameter limit (32,766).
+const IDS_PER_QUERY: usize = 500;
+
+/// `sql` followed by ` (?, ?, …)` with `ids` bound: the end of a `… IN` query.
+fn with_ids(sql: &str, ids: &[RecordId]) -> sqlx::QueryBuilder<sqlx::Sqlite> {
+    let mut q = sqlx::QueryBuilder::new(sql);
+    q.push(" (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id.to_string());
+    }
+    q.push(")");
+    q
 }
 
 fn heads_json(heads: &[String]) -> String {
@@ -196,26 +211,37 @@ impl DeviceStore {
         ids.iter().map(|s| parse_id(s)).collect()
     }
 
-    /// The document and sync state of a queued record; `None` once it left the outbox.
-    pub(crate) async fn push_row(&self, id: RecordId) -> Result<Option<PushRow>, DeviceError> {
-        let row = sqlx::query_as::<_, (Vec<u8>, String, Option<String>, bool)>(
-            "SELECT r.doc, r.local_heads, r.server_heads, o.held
-             FROM record r JOIN outbox o ON o.record_id = r.record_id
-             WHERE r.record_id = ?",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|(doc, local, server, held)| {
-            Ok(PushRow {
-                id,
-                doc,
-                local_heads: parse_heads(&local)?,
-                server_heads: server.as_deref().map(parse_heads).transpose()?,
-                held,
+    /// The documents and sync state of queued records, in the order of `ids`, one query per
+    /// [`IDS_PER_QUERY`] ids (a statement per record cost as much as preparing the batch); a
+    /// record that left the outbox since its id was listed (a concurrent sync) is left out.
+    pub(crate) async fn push_rows(&self, ids: &[RecordId]) -> Result<Vec<PushRow>, DeviceError> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let rows = with_ids(
+                "SELECT r.record_id, r.doc, r.local_heads, r.server_heads, o.held
+                 FROM record r JOIN outbox o ON o.record_id = r.record_id
+                 WHERE r.record_id IN",
+                chunk,
+            )
+            .build_query_as::<(String, Vec<u8>, String, Option<String>, bool)>()
+            .fetch_all(&self.pool)
+            .await?;
+            for (id, doc, local, server, held) in rows {
+                found.insert(parse_id(&id)?, (doc, local, server, held));
+            }
+        }
+        ids.iter()
+            .filter_map(|id| found.remove(id).map(|row| (*id, row)))
+            .map(|(id, (doc, local, server, held))| {
+                Ok(PushRow {
+                    id,
+                    doc,
+                    local_heads: parse_heads(&local)?,
+                    server_heads: server.as_deref().map(parse_heads).transpose()?,
+                    held,
+                })
             })
-        })
-        .transpose()
+            .collect()
     }
 
     /// Every record's summary, most recent activity first.

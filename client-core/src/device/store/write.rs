@@ -2,10 +2,25 @@
 //! store, so that each multi-row write (a capture, an edit, a push batch's results, a pull page)
 //! commits or rolls back as a whole.
 
+use std::collections::HashMap;
+
 use sqlx::{Sqlite, Transaction};
 
-use super::{Projection, heads_json, now_ms, parse_heads};
+use super::{IDS_PER_QUERY, Projection, heads_json, now_ms, parse_heads, parse_id, with_ids};
 use crate::{RecordId, device::DeviceError};
+
+/// Record rows per multi-row insert: 14 values each, far below SQLite's parameter limit.
+const ROWS_PER_INSERT: usize = 100;
+
+/// A record new to this device, as a pull brings it (see [`WriteTx::insert_new`]).
+#[derive(Debug)]
+pub(crate) struct NewRecord<'a> {
+    pub id: RecordId,
+    pub doc: &'a [u8],
+    pub projection: Projection,
+    pub local_heads: &'a [String],
+    pub server_heads: &'a [String],
+}
 
 /// One `IMMEDIATE` write transaction. Dropping it without [`WriteTx::commit`] rolls back.
 #[derive(Debug)]
@@ -42,19 +57,6 @@ impl WriteTx {
                 .fetch_optional(&mut *self.tx)
                 .await?,
         )
-    }
-
-    /// A record's heads as stored, read under this transaction's write lock.
-    pub(crate) async fn local_heads(
-        &mut self,
-        id: RecordId,
-    ) -> Result<Option<Vec<String>>, DeviceError> {
-        let json =
-            sqlx::query_scalar::<_, String>("SELECT local_heads FROM record WHERE record_id = ?")
-                .bind(id.to_string())
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        json.as_deref().map(parse_heads).transpose()
     }
 
     /// Inserts or replaces a record's document and projection; `server_heads` is left as it was
@@ -94,6 +96,102 @@ impl WriteTx {
         .bind(heads_json(local_heads))
         .execute(&mut *self.tx)
         .await?;
+        Ok(())
+    }
+
+    /// The stored heads of those of `ids` the device holds, read under this transaction's
+    /// write lock: one query for a pull page instead of one per record.
+    pub(crate) async fn local_heads_of(
+        &mut self,
+        ids: &[RecordId],
+    ) -> Result<HashMap<RecordId, Vec<String>>, DeviceError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let rows = with_ids(
+                "SELECT record_id, local_heads FROM record WHERE record_id IN",
+                chunk,
+            )
+            .build_query_as::<(String, String)>()
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for (id, heads) in rows {
+                out.insert(parse_id(&id)?, parse_heads(&heads)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts records new to this device with the server's heads as acknowledged, as
+    /// [`WriteTx::put_record`] and [`WriteTx::set_server_heads`] would one by one, in a few
+    /// multi-row statements (a pull page is mostly such records).
+    pub(crate) async fn insert_new(&mut self, rows: &[NewRecord<'_>]) -> Result<(), DeviceError> {
+        let now = now_ms();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO record (record_id, doc, unit, officer, kind, title, status, verdict,
+                                     state, started_at, captured_at, updated_at, local_heads,
+                                     server_heads) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                let p = &r.projection;
+                b.push_bind(r.id.to_string())
+                    .push_bind(r.doc)
+                    .push_bind(p.unit.as_str())
+                    .push_bind(p.officer.as_str())
+                    .push_bind(p.kind.as_str())
+                    .push_bind(p.title.as_str())
+                    .push_bind(p.status)
+                    .push_bind(p.verdict)
+                    .push_bind(p.state)
+                    .push_bind(p.started_at)
+                    .push_bind(p.captured_at)
+                    .push_bind(now)
+                    .push_bind(heads_json(r.local_heads))
+                    .push_bind(heads_json(r.server_heads));
+            });
+            // A page names a record once; should one come twice, the later (newer) row wins, as
+            // it would statement by statement.
+            q.push(
+                " ON CONFLICT (record_id) DO UPDATE SET
+                    doc = excluded.doc, unit = excluded.unit, officer = excluded.officer,
+                    kind = excluded.kind, title = excluded.title, status = excluded.status,
+                    verdict = excluded.verdict, state = excluded.state,
+                    started_at = excluded.started_at, captured_at = excluded.captured_at,
+                    updated_at = excluded.updated_at, local_heads = excluded.local_heads,
+                    server_heads = excluded.server_heads",
+            );
+            q.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// For each `(id, server heads, local heads)`: remembers the server heads and dequeues the
+    /// record if its document still has those local heads, as [`WriteTx::set_server_heads`] and
+    /// [`WriteTx::dequeue_if_heads`] would one by one; two statements per
+    /// [`ROWS_PER_INSERT`] records of a push batch's results.
+    pub(crate) async fn acknowledge(
+        &mut self,
+        acks: &[(RecordId, &[String], &[String])],
+    ) -> Result<(), DeviceError> {
+        let statements = [
+            "UPDATE record SET server_heads = (SELECT server FROM v WHERE v.id = record.record_id)
+             WHERE record_id IN (SELECT id FROM v)",
+            "DELETE FROM outbox WHERE record_id IN
+                (SELECT v.id FROM v JOIN record r ON r.record_id = v.id
+                 WHERE r.local_heads = v.local)",
+        ];
+        for chunk in acks.chunks(ROWS_PER_INSERT) {
+            for statement in statements {
+                let mut q = sqlx::QueryBuilder::new("WITH v (id, server, local) AS (");
+                q.push_values(chunk, |mut b, (id, server, local)| {
+                    b.push_bind(id.to_string())
+                        .push_bind(heads_json(server))
+                        .push_bind(heads_json(local));
+                });
+                q.push(") ").push(statement);
+                q.build().execute(&mut *self.tx).await?;
+            }
+        }
         Ok(())
     }
 
