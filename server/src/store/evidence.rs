@@ -92,48 +92,65 @@ pub(super) const HEAD_SQL: &str = "select seq, hash from evidence_log order by s
 
 /// Appends the log entries of the written records of a batch, in batch order, inside the
 /// batch's transaction `$tx` (which holds the writers' lock). `$logs` yields
-/// `&LogWrite` for each record written.
+/// `&LogWrite` for each record written. The chain is computed here, entry after entry; the
+/// batch's signed push (once, not per record) and its entries then go in as multi-row
+/// statements, the same text on both databases.
 macro_rules! append_log {
     ($tx:expr, $logs:expr, $now:expr) => {{
         let head: Option<(i64, String)> = sqlx::query_as($crate::store::evidence::HEAD_SQL)
             .fetch_optional(&mut *$tx)
             .await?;
         let mut head = $crate::store::evidence::head_of(head);
+        let mut pushes: Vec<&$crate::store::evidence::SignedPushRow> = Vec::new();
+        let mut entries = Vec::new();
         for log in $logs {
             let log: &$crate::store::evidence::LogWrite = log;
-            if let Some(push) = &log.push {
-                sqlx::query(
-                    "insert into signed_push (hash, device, message, signature, received_at) \
-                     values ($1, $2, $3, $4, $5) on conflict (hash) do nothing",
-                )
-                .bind(&push.hash)
-                .bind(&push.device)
-                .bind(&push.message)
-                .bind(&push.signature)
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
+            if let Some(push) = &log.push
+                && !pushes.iter().any(|p| p.hash == push.hash)
+            {
+                pushes.push(push);
             }
             let e = log.draft.clone().chain(head.seq + 1, &head.hash, $now);
-            sqlx::query(
-                "insert into evidence_log (seq, prev, at_ms, record_id, by_actor, push, changes, \
-                 heads, hash) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(e.seq)
-            .bind(&e.prev)
-            .bind(e.time_ms)
-            .bind(e.record.to_string())
-            .bind(&e.by)
-            .bind(&e.push)
-            .bind(e.changes.join(","))
-            .bind(e.heads.join(","))
-            .bind(&e.hash)
-            .execute(&mut *$tx)
-            .await?;
             head = bukti_core::evidence::log::LogHead {
                 seq: e.seq,
-                hash: e.hash,
+                hash: e.hash.clone(),
             };
+            entries.push(e);
+        }
+        for push in pushes {
+            sqlx::query(
+                "insert into signed_push (hash, device, message, signature, received_at) \
+                 values ($1, $2, $3, $4, $5) on conflict (hash) do nothing",
+            )
+            .bind(&push.hash)
+            .bind(&push.device)
+            .bind(&push.message)
+            .bind(&push.signature)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        let rows = $crate::store::rows::NUMBERED_VALUES_PER_STATEMENT / 9;
+        for chunk in entries.chunks(rows) {
+            let sql = format!(
+                "insert into evidence_log (seq, prev, at_ms, record_id, by_actor, push, changes, \
+                 heads, hash) values {}",
+                $crate::store::rows::tuples(1, chunk.len(), 9)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(e.seq)
+                    .bind(&e.prev)
+                    .bind(e.time_ms)
+                    .bind(e.record.to_string())
+                    .bind(&e.by)
+                    .bind(&e.push)
+                    .bind(e.changes.join(","))
+                    .bind(e.heads.join(","))
+                    .bind(&e.hash);
+            }
+            q.execute(&mut *$tx).await?;
         }
     }};
 }

@@ -12,6 +12,7 @@
 //! processes can serve one PostgreSQL database.
 
 pub mod audit;
+mod batch;
 pub mod dashboard;
 pub mod directory;
 pub mod evidence;

@@ -20,9 +20,10 @@ use sqlx::{SqliteConnection, postgres::PgConnection};
 use super::{
     StoreError,
     directory::subtree,
+    query::Bind,
     rows::{StoreRow, marks},
 };
-use crate::projection::{PhotoBlob, Projection};
+use crate::projection::Projection;
 
 /// What the records in a scope say about one blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,31 +127,31 @@ fn scope_sql(scope: Scope<'_>) -> (String, Vec<String>) {
     (sql, binds)
 }
 
-/// Replaces a record's `record_photo` rows inside the caller's write transaction (SQLite).
+/// Replaces the `record_photo` rows of the written records inside the caller's write
+/// transaction (SQLite), with multi-row statements for the whole batch.
 pub(super) async fn write_sqlite(
     tx: &mut SqliteConnection,
-    record_id: &str,
-    photos: &[PhotoBlob],
+    written: &[(&str, &Projection)],
 ) -> Result<(), StoreError> {
-    sqlx::query("delete from record_photo where record_id = $1")
-        .bind(record_id)
-        .execute(&mut *tx)
-        .await?;
-    for p in photos {
-        sqlx::query(
-            "insert into record_photo (record_id, photo, role, hash, size, content_type) \
-             values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
-        )
-        .bind(record_id)
-        .bind(&p.photo)
-        .bind(p.role.as_str())
-        .bind(&p.hash)
-        .bind(size_i64(p.size))
-        .bind(&p.content_type)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
+    let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
+    super::batch::delete_of(tx, "record_photo", &ids).await?;
+    let rows = written
+        .iter()
+        .flat_map(|(id, p)| {
+            p.photos.iter().map(|b| {
+                vec![
+                    Bind::Text((*id).to_owned()),
+                    Bind::Text(b.photo.clone()),
+                    Bind::Text(b.role.as_str().to_owned()),
+                    Bind::Text(b.hash.clone()),
+                    Bind::Int(size_i64(b.size)),
+                    Bind::Text(b.content_type.clone()),
+                ]
+            })
+        })
+        .collect();
+    let columns = ["record_id", "photo", "role", "hash", "size", "content_type"];
+    super::batch::insert_rows(tx, "record_photo", &columns, rows, "on conflict do nothing").await
 }
 
 /// Replaces the `record_photo` rows of the written records inside the caller's write

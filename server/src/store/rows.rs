@@ -56,6 +56,36 @@ pub fn marks(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Rows per multi-row statement of a batch write on SQLite: a statement costs a round trip to
+/// SQLite's worker thread whatever its size, and 100 rows of the widest table (`record`, 18
+/// values) stay far below its bound-parameter limit (32,766).
+pub const ROWS_PER_STATEMENT: usize = 100;
+
+/// Values per multi-row statement written once for both databases, whose placeholders must be
+/// numbered (`$n`, PostgreSQL's syntax): the SQLite driver looks each `$n` up by name, in a
+/// scan of all of them, so a statement's binding grows with the square of its values.
+pub const NUMBERED_VALUES_PER_STATEMENT: usize = 256;
+
+/// `($from, …), (…), …`: `rows` tuples of `width` placeholders numbered on from `$from`, for a
+/// multi-row `values` list (the same text on SQLite and PostgreSQL).
+pub fn tuples(from: usize, rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", marks(from + r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `?, ?, …`: `n` anonymous placeholders, for SQLite's own statements. SQLite binds them by
+/// position; numbered ones cost the driver a scan of all names per value.
+pub fn anonymous(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// `(?, …), (…), …`: `rows` tuples of `width` anonymous placeholders (SQLite).
+pub fn anonymous_tuples(rows: usize, width: usize) -> String {
+    vec![format!("({})", anonymous(width)); rows].join(", ")
+}
+
 /// Binds a built query's values in order.
 pub fn bind_all<'q, DB>(sql: &'q Sql) -> sqlx::query::Query<'q, DB, DB::Arguments>
 where

@@ -14,14 +14,16 @@
 //! a separator, and each word is quoted. `AND`, `OR`, `NOT` and `NEAR` are therefore ordinary
 //! words.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use bukti_core::unit::UnitPath;
 use sqlx::{SqliteConnection, postgres::PgConnection};
 
 use super::{
     ListFilter, StoreError,
-    query::{self, Dialect},
-    rows::{StoreRow, bind_all},
+    query::{self, Bind, Dialect},
+    rows::{ROWS_PER_STATEMENT, StoreRow, anonymous, anonymous_tuples, bind_all},
 };
 use crate::projection::Projection;
 
@@ -115,32 +117,53 @@ impl SearchWords {
     }
 }
 
-/// Rewrites a record's search row in the write's transaction (SQLite). The FTS row is keyed by
+/// Rewrites the search rows of a batch's written records in the write's transaction (SQLite),
+/// three multi-row statements per [`ROWS_PER_STATEMENT`] records. The FTS row is keyed by
 /// `record_search.search_id`, an explicit integer key that VACUUM keeps (it may renumber the
 /// implicit rowids of `record`).
 pub(super) async fn write_sqlite(
     tx: &mut SqliteConnection,
-    record_id: &str,
-    p: &Projection,
+    written: &[(&str, &Projection)],
 ) -> Result<(), StoreError> {
-    let search_id: i64 = sqlx::query_scalar(
-        "insert into record_search (record_id) values ($1) \
-         on conflict (record_id) do update set record_id = excluded.record_id returning search_id",
-    )
-    .bind(record_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("delete from record_fts where rowid = $1")
-        .bind(search_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("insert into record_fts (rowid, title, place, narrative) values ($1, $2, $3, $4)")
-        .bind(search_id)
-        .bind(&p.title)
-        .bind(&p.place)
-        .bind(&p.narrative)
-        .execute(&mut *tx)
-        .await?;
+    for chunk in written.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "insert into record_search (record_id) values {} on conflict (record_id) \
+             do update set record_id = excluded.record_id returning record_id, search_id",
+            anonymous_tuples(chunk.len(), 1)
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+        for (id, _) in chunk {
+            q = q.bind(*id);
+        }
+        let keys: HashMap<String, i64> = q.fetch_all(&mut *tx).await?.into_iter().collect();
+        let key = |id: &str| {
+            keys.get(id)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no search row for record {id}")))
+        };
+        let sql = format!(
+            "delete from record_fts where rowid in ({})",
+            anonymous(chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, _) in chunk {
+            q = q.bind(key(id)?);
+        }
+        q.execute(&mut *tx).await?;
+        let rows = chunk
+            .iter()
+            .map(|(id, p)| {
+                Ok(vec![
+                    Bind::Int(key(id)?),
+                    Bind::Text(p.title.clone()),
+                    Bind::Text(p.place.clone()),
+                    Bind::Text(p.narrative.clone()),
+                ])
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let columns = ["rowid", "title", "place", "narrative"];
+        super::batch::insert_rows(tx, "record_fts", &columns, rows, "").await?;
+    }
     Ok(())
 }
 

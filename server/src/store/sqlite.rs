@@ -15,8 +15,9 @@ use sqlx::{
 
 use super::{
     StoreError,
+    query::Bind,
     records::{RecordRow, bind_projection, upsert_sql},
-    rows::marks,
+    rows::{ROWS_PER_STATEMENT, anonymous_tuples},
 };
 use crate::projection::Projection;
 
@@ -78,59 +79,71 @@ impl SqliteStore {
         Ok(self.writer.begin_with("begin immediate").await?)
     }
 
-    /// Upserts each record row and, where it was written, its document, one statement each
-    /// (in-process, so a statement costs microseconds); returns the ids written.
+    /// Upserts the record rows, then the documents of those written, in multi-row statements
+    /// of [`ROWS_PER_STATEMENT`] records with anonymous placeholders (a statement per row cost
+    /// a round trip to SQLite's worker thread each); returns the ids written.
     pub(super) async fn upsert_records(
         tx: &mut SqliteConnection,
         rows: &[RecordRow<'_>],
         now: i64,
     ) -> Result<HashSet<String>, StoreError> {
-        let sql = upsert_sql(&format!("values ({}, $19, $19)", marks(1, 18)));
         let mut written = HashSet::new();
-        for r in rows {
-            let q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(&r.id);
-            let won = bind_projection!(q, r.write.projection, &r.heads)
-                .bind(r.version)
-                .bind(r.feed_seq)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if won.is_none() {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let values = anonymous_tuples(chunk.len(), 20);
+            let sql = upsert_sql(&format!("values {values}"));
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str()));
+            for r in chunk {
+                q = bind_projection!(q.bind(&r.id), r.write.projection, &r.heads)
+                    .bind(r.version)
+                    .bind(r.feed_seq)
+                    .bind(now)
+                    .bind(now);
+            }
+            written.extend(q.fetch_all(&mut *tx).await?);
+            let docs: Vec<&RecordRow<'_>> =
+                chunk.iter().filter(|r| written.contains(&r.id)).collect();
+            if docs.is_empty() {
                 continue;
             }
-            sqlx::query(
-                "insert into record_doc (record_id, doc) values ($1, $2) \
+            let sql = format!(
+                "insert into record_doc (record_id, doc) values {} \
                  on conflict (record_id) do update set doc = excluded.doc",
-            )
-            .bind(&r.id)
-            .bind(&r.write.doc)
-            .execute(&mut *tx)
-            .await?;
-            written.insert(r.id.clone());
+                anonymous_tuples(docs.len(), 2)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in docs {
+                q = q.bind(&r.id).bind(&r.write.doc);
+            }
+            q.execute(&mut *tx).await?;
         }
         Ok(written)
     }
 
-    /// Replaces the LKE, photo and search rows of each written record.
+    /// Replaces the LKE, photo and search rows of the written records, a few multi-row
+    /// statements for the whole batch ([`super::batch`]).
     pub(super) async fn replace_derived(
         tx: &mut SqliteConnection,
         written: &[(&str, &Projection)],
     ) -> Result<(), StoreError> {
+        let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
+        super::batch::delete_of(tx, "record_lke", &ids).await?;
+        let lke = written
+            .iter()
+            .flat_map(|(id, p)| {
+                p.lke.iter().map(|(code, area)| {
+                    vec![
+                        Bind::Text((*id).to_owned()),
+                        Bind::Text(code.clone()),
+                        Bind::Text(area.clone()),
+                    ]
+                })
+            })
+            .collect();
+        let columns = ["record_id", "code", "area"];
+        super::batch::insert_rows(tx, "record_lke", &columns, lke, "").await?;
+        super::photos::write_sqlite(tx, written).await?;
+        super::search::write_sqlite(tx, written).await?;
         for &(id, p) in written {
-            sqlx::query("delete from record_lke where record_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            for (code, area) in &p.lke {
-                sqlx::query("insert into record_lke (record_id, code, area) values ($1, $2, $3)")
-                    .bind(id)
-                    .bind(code)
-                    .bind(area)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            super::photos::write_sqlite(tx, id, &p.photos).await?;
-            super::search::write_sqlite(tx, id, p).await?;
             super::flags::write_sqlite(tx, id, &p.flags).await?;
         }
         Ok(())
