@@ -318,7 +318,11 @@ pub async fn push(
         None
     } else {
         let head = store.log_head().await?;
-        Some(key.receipt(&proof.device, &proof.row.hash, head, held))
+        let receipt = key.receipt(&proof.device, &proof.row.hash, head, held);
+        // Kept before it is answered, so every receipt a device holds is in the evidence packs.
+        let json = serde_json::to_string(&receipt).expect("a receipt serialises");
+        store.keep_receipt(&proof.row.hash, &json).await?;
+        Some(receipt)
     };
     Ok(PushResponse { results, receipt })
 }

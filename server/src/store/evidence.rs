@@ -54,6 +54,12 @@ pub trait EvidenceLog: Send + Sync {
     /// Every public key a device writing as `actor` (hex) was ever enrolled with, revoked or not:
     /// a device keeps its actor when it enrolls again, with a fresh key.
     async fn device_keys(&self, actor: &str) -> Result<Vec<Vec<u8>>, StoreError>;
+
+    /// Keeps the receipt (JSON) answered to the signed push `push`; the first one stays.
+    async fn keep_receipt(&self, push: &str, receipt: &str) -> Result<(), StoreError>;
+
+    /// The receipt kept for the signed push `push`.
+    async fn receipt_of(&self, push: &str) -> Result<Option<String>, StoreError>;
 }
 
 const ENTRY_COLUMNS: &str = "seq, prev, at_ms, record_id, by_actor, push, changes, heads, hash";
@@ -228,6 +234,27 @@ macro_rules! impl_evidence_log {
                 .bind(actor)
                 .fetch_all(&self.$read)
                 .await?)
+            }
+
+            async fn keep_receipt(&self, push: &str, receipt: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "insert into push_receipt (push, receipt) values ($1, $2) \
+                     on conflict do nothing",
+                )
+                .bind(push)
+                .bind(receipt)
+                .execute(&self.$write)
+                .await?;
+                Ok(())
+            }
+
+            async fn receipt_of(&self, push: &str) -> Result<Option<String>, StoreError> {
+                Ok(
+                    sqlx::query_scalar("select receipt from push_receipt where push = $1")
+                        .bind(push)
+                        .fetch_optional(&self.$read)
+                        .await?,
+                )
             }
 
             async fn signed_push(&self, hash: &str) -> Result<Option<SignedPushRow>, StoreError> {

@@ -190,6 +190,19 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
         text.contains("VERIFIED") && text.contains("the key you gave"),
         "{text}"
     );
+    // Every signed push travels with the receipt the server answered it with, checked.
+    let counts: Vec<&str> = text
+        .split(" device-signed pushes verified, ")
+        .flat_map(|s| s.split_whitespace())
+        .collect();
+    let at = counts
+        .iter()
+        .position(|w| *w == "with")
+        .expect("the receipts line");
+    assert!(
+        at >= 2 && counts[at - 1] == counts[at - 2] && counts[at - 1] != "0",
+        "as many receipts as signed pushes: {text}"
+    );
     let (ok, text) = verify(&good, None);
     assert!(ok, "{text}");
     assert!(text.contains("the key inside the pack"), "{text}");
@@ -315,6 +328,15 @@ async fn a_pack_verifies_and_every_tampering_fails_with_its_reason(backend: Back
     assert!(!ok, "{text}");
     assert!(
         text.contains("which no evidence-log entry records"),
+        "{text}"
+    );
+    // A pack re-signed whole by another key keeps the real server's receipts, which say so.
+    let path = d.join("resigned-whole.zip");
+    write(&path, &resign(&e, doc_name, false));
+    let (ok, text) = verify(&path, None);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("is signed by server key") && text.contains("not the pack's"),
         "{text}"
     );
 

@@ -108,8 +108,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         report.records, report.photos
     );
     println!(
-        "  {} evidence-log entries hashed and within the signed log head (entry {}), {} device-signed pushes verified",
-        report.log_entries, report.log_head_seq, report.signed_pushes
+        "  {} evidence-log entries hashed and within the signed log head (entry {}), {} device-signed pushes verified, {} with the server's receipt",
+        report.log_entries, report.log_head_seq, report.signed_pushes, report.receipts
     );
     Ok(())
 }

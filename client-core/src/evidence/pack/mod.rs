@@ -22,7 +22,7 @@ mod verify;
 
 use serde::{Deserialize, Serialize};
 
-use super::log::SignedHead;
+use super::{log::SignedHead, receipt::Receipt};
 use crate::{Record, RecordId};
 
 pub use verify::{KeySource, PackError, PackReport, verify};
@@ -81,6 +81,9 @@ pub struct PackPush {
     pub message: String,
     pub signature: String,
     pub device_keys: Vec<String>,
+    /// The receipt the server signed for this push, when it kept one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
 }
 
 /// The bytes of `record.json`: the typed record, pretty JSON.

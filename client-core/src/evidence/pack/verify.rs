@@ -13,7 +13,8 @@ use super::{
     EntryInfo, Limits, MANIFEST, Manifest, ManifestRecord, PackFiles, PackPush, SIGNATURE,
 };
 use crate::{
-    evidence::{self, log::LogEntry, push::SignedPush},
+    RecordId,
+    evidence::{self, log::LogEntry, push::SignedPush, receipt::Receipt},
     ingest, record,
 };
 
@@ -39,6 +40,8 @@ pub struct PackReport {
     pub photos: usize,
     pub log_entries: usize,
     pub signed_pushes: usize,
+    /// Signed pushes whose server receipt is in the pack and checks out.
+    pub receipts: usize,
     pub log_head_seq: i64,
 }
 
@@ -198,6 +201,7 @@ pub fn verify(
         photos: 0,
         log_entries: 0,
         signed_pushes: 0,
+        receipts: 0,
         log_head_seq: head.seq,
     };
     for r in &manifest.records {
@@ -300,6 +304,9 @@ fn check_record(
     let mut logged = HashSet::new();
     let by_hash: HashMap<&str, &PackPush> = pushes.iter().map(|p| (p.hash.as_str(), p)).collect();
     let mut checked = HashSet::new();
+    // Receipts are checked last: a forged document is better named by the change no log entry
+    // records than by the receipt of another server that a forger re-signing the pack brings.
+    let mut receipted = Vec::new();
     for e in &entries {
         if e.computed_hash() != e.hash {
             return Err(format!(
@@ -330,8 +337,12 @@ fn check_record(
             )
         })?;
         let signed = check_push(push, &e.by)?;
+        if let Some(receipt) = &push.receipt {
+            receipted.push((receipt, *push, &e.heads));
+        }
         if checked.insert(hash.clone()) {
             report.signed_pushes += 1;
+            report.receipts += usize::from(push.receipt.is_some());
         }
         let carried: HashSet<&String> = signed
             .records
@@ -357,7 +368,48 @@ fn check_record(
     if last != heads {
         return Err("record.automerge's heads are not those the evidence log last recorded".into());
     }
+    for (receipt, push, heads) in receipted {
+        check_receipt(receipt, push, &report.server_key, r.id, heads)?;
+    }
     Ok(())
+}
+
+/// A push's receipt: signed by the pack's server key, for this push by its device, naming the
+/// record with the heads its log entry recorded.
+fn check_receipt(
+    receipt: &Receipt,
+    push: &PackPush,
+    server_key: &str,
+    record: RecordId,
+    heads: &[String],
+) -> Result<(), String> {
+    let what = format!("the receipt of signed push {}", push.hash);
+    if !receipt.server_key.eq_ignore_ascii_case(server_key) {
+        return Err(format!(
+            "{what} is signed by server key {}, not the pack's {server_key}",
+            receipt.server_key
+        ));
+    }
+    receipt
+        .verify(server_key)
+        .map_err(|e| format!("{what}: {e}"))?;
+    if receipt.push != push.hash || !receipt.device.eq_ignore_ascii_case(&push.device) {
+        return Err(format!("{what} acknowledges another push"));
+    }
+    let mut want = heads.to_vec();
+    want.sort();
+    let named = receipt.records.iter().any(|r| {
+        let mut h = r.heads.clone();
+        h.sort();
+        r.id == record && h == want
+    });
+    if named {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} does not acknowledge record {record} at the heads its log entry recorded"
+        ))
+    }
 }
 
 /// A signed push: unaltered, by device `by`, signed by one of the device's keys.

@@ -238,7 +238,17 @@ async fn write_record(
             continue;
         };
         let keys = store.device_keys(&p.device).await?;
+        let receipt = match store.receipt_of(&p.hash).await? {
+            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                OpsError::Store(crate::store::StoreError::Corrupt(format!(
+                    "the receipt of push {}: {e}",
+                    p.hash
+                )))
+            })?),
+            None => None,
+        };
         pushes.push(PackPush {
+            receipt,
             hash: p.hash,
             device: p.device,
             message: p.message,
