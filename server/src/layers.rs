@@ -13,9 +13,11 @@
 use std::path::{Path, PathBuf};
 
 /// The files and folders of `src/` that make up the HTTP layer (and the binary that starts it).
-const HTTP_LAYER: [&str; 12] = [
+const HTTP_LAYER: [&str; 13] = [
     "api",
     "web",
+    // The description of the HTTP API, generated from its handlers.
+    "openapi.rs",
     "auth.rs",
     "error.rs",
     "middleware.rs",

@@ -50,6 +50,22 @@ pub trait FlagStore: Send + Sync {
 const INSERT: &str = "insert into record_flag (record_id, code, photo, amount, note, moment, raised_at) \
      values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing";
 
+/// Inserts one flag in the transaction `$tx` (either database's).
+macro_rules! insert_flag {
+    ($tx:expr, $record:expr, $f:expr, $now:expr) => {
+        sqlx::query(INSERT)
+            .bind($record)
+            .bind($f.code.as_str())
+            .bind($f.photo.as_deref().unwrap_or_default())
+            .bind($f.amount)
+            .bind(&$f.note)
+            .bind(moment($f.code))
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
 fn moment(code: FlagCode) -> &'static str {
     match code.moment() {
         Moment::Document => "document",
@@ -73,16 +89,7 @@ pub(super) async fn write_sqlite(
         .await?;
     let now = now_ms();
     for f in flags {
-        sqlx::query(INSERT)
-            .bind(record_id)
-            .bind(f.code.as_str())
-            .bind(f.photo.as_deref().unwrap_or_default())
-            .bind(f.amount)
-            .bind(&f.note)
-            .bind(moment(f.code))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        insert_flag!(tx, record_id, f, now);
     }
     Ok(())
 }
@@ -167,16 +174,7 @@ macro_rules! impl_flag_store {
             ) -> Result<(), StoreError> {
                 let mut tx = self.$write.begin().await?;
                 for (record, f) in flags {
-                    sqlx::query(INSERT)
-                        .bind(record.to_string())
-                        .bind(f.code.as_str())
-                        .bind(f.photo.as_deref().unwrap_or_default())
-                        .bind(f.amount)
-                        .bind(&f.note)
-                        .bind(moment(f.code))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    insert_flag!(tx, record.to_string(), f, now);
                 }
                 tx.commit().await?;
                 Ok(())
