@@ -21,6 +21,7 @@ use crate::{
     directory::{DirectoryError, Inactive, NotAllowed},
     evidence::PushSignatureError,
     lke::LkeServiceError,
+    pack_jobs::PackJobError,
     service::ServiceError,
     store::StoreError,
 };
@@ -66,6 +67,17 @@ pub enum ApiError {
     Lke(LkeServiceError),
     #[error(transparent)]
     PushSignature(#[from] PushSignatureError),
+    #[error(transparent)]
+    PackJob(PackJobError),
+}
+
+impl From<PackJobError> for ApiError {
+    fn from(e: PackJobError) -> Self {
+        match e {
+            PackJobError::Store(s) => ApiError::Store(s),
+            other => ApiError::PackJob(other),
+        }
+    }
 }
 
 impl From<LkeServiceError> for ApiError {
@@ -177,6 +189,19 @@ impl ApiError {
                 DirectoryError::Code(_) => (StatusCode::FORBIDDEN, "enrollment_refused"),
                 DirectoryError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
                 _ => (StatusCode::BAD_REQUEST, "bad_request"),
+            },
+            ApiError::PackJob(e) => match e {
+                PackJobError::NotAllowed(_) | PackJobError::OutsideScope { .. } => {
+                    (StatusCode::FORBIDDEN, "forbidden")
+                }
+                PackJobError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+                // Not a client's excess of requests but the server's limit of work at once.
+                PackJobError::TooMany { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "too_many_exports")
+                }
+                PackJobError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+                PackJobError::NotReady => (StatusCode::CONFLICT, "not_ready"),
+                PackJobError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::Workflow(Refusal::Invalid(_)) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Workflow(Refusal::WrongState { .. }) => (StatusCode::CONFLICT, "wrong_state"),

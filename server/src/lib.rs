@@ -23,6 +23,7 @@
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
 //! - [`web`]: the HQ console's pages (sign-in, records, one record), server-rendered.
 //! - [`ops`]: operator maintenance: backup, restore and the projection rebuild.
+//! - [`pack_jobs`]: evidence packs made while the server runs, for the console's export page.
 //!
 //! Dependencies point one way: HTTP → services → store and blobs; `layers` (a test) keeps it so.
 
@@ -47,6 +48,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod pack_jobs;
 pub mod photo_check;
 pub mod projection;
 pub mod ratelimit;
@@ -72,31 +74,40 @@ pub struct AppState {
     pub limits: std::sync::Arc<ratelimit::Limits>,
     /// Signs receipts and evidence-log heads.
     pub server_key: evidence::ServerKey,
+    /// Evidence packs being made or ready to download.
+    pub packs: pack_jobs::PackJobs,
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Evidence packs made from the console go to a folder in the system's temporary folder;
+/// [`serve_with`] names the data folder's.
 pub async fn serve(
     store: DynStore,
     blobs: blob::upload::Blobs,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let packs = pack_jobs::PackJobsConfig::in_data_dir(
+        &std::env::temp_dir().join(format!("bukti-{}", std::process::id())),
+    );
     serve_with(
         store,
         blobs,
         listener,
         listen::ConnectionLimits::default(),
+        packs,
         shutdown,
     )
     .await
 }
 
-/// [`serve`] with chosen connection limits.
+/// [`serve`] with chosen connection limits and evidence-pack jobs.
 pub async fn serve_with(
     store: DynStore,
     blobs: blob::upload::Blobs,
     listener: tokio::net::TcpListener,
     limits: listen::ConnectionLimits,
+    packs: pack_jobs::PackJobsConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let server_key = evidence::ServerKey::load_or_create(&store)
@@ -108,6 +119,7 @@ pub async fn serve_with(
         metrics: metrics::Metrics::install(),
         limits: std::sync::Arc::default(),
         server_key,
+        packs: pack_jobs::PackJobs::new(packs),
     };
     let app = routes::router(state);
     tracing::info!(addr = %listener.local_addr()?, "bukti-server listening");

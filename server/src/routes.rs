@@ -34,8 +34,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// adds one).
 pub fn documented() -> OpenApiRouter<AppState> {
     use api::{
-        audit, blobs, contract, dashboard, devices, enroll, evidence, export, health, lke, people,
-        records, review, session, sync,
+        audit, blobs, contract, dashboard, devices, enroll, evidence, export, health, lke, packs,
+        people, records, review, session, sync,
     };
     let v1 = OpenApiRouter::new()
         .routes(routes!(enroll::redeem))
@@ -66,6 +66,9 @@ pub fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::openapi::document))
         .routes(routes!(evidence::key))
         .routes(routes!(evidence::log_entry))
+        .routes(routes!(packs::start, packs::list))
+        .routes(routes!(packs::status))
+        .routes(routes!(packs::download))
         .routes(routes!(lke::worksheet))
         .routes(routes!(lke::answer))
         .routes(routes!(lke::figures))

@@ -117,6 +117,8 @@ pub struct TestServer {
     owns_database: bool,
     /// Header timeout and connections per address of the listener.
     limits: bukti_server::listen::ConnectionLimits,
+    /// Holds evidence-pack jobs back until the test adds permits ([`TestServer::gate_exports`]).
+    export_gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
     _data: TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -147,6 +149,17 @@ impl TestServer {
         server.limits = limits;
         server.listen(server.addr).await;
         server
+    }
+
+    /// Serves again with evidence-pack jobs held before their first byte until the test adds
+    /// a permit to the returned semaphore (which lets them through one at a time), to watch them
+    /// running.
+    pub async fn gate_exports(&mut self) -> std::sync::Arc<tokio::sync::Semaphore> {
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+        self.stop().await;
+        self.export_gate = Some(gate.clone());
+        self.listen(self.addr).await;
+        gate
     }
 
     /// A server whose photo bytes go to a real S3-compatible server on loopback
@@ -181,6 +194,7 @@ impl TestServer {
             store,
             owns_database: true,
             limits: Default::default(),
+            export_gate: None,
             _data: data,
             stop: None,
             task: None,
@@ -198,11 +212,16 @@ impl TestServer {
         let (tx, rx) = oneshot::channel::<()>();
         let store = self.store.clone();
         let blobs = self.settings.open_blobs().expect("open the blob store");
+        let packs = bukti_server::pack_jobs::PackJobsConfig {
+            gate: self.export_gate.clone(),
+            ..bukti_server::pack_jobs::PackJobsConfig::in_data_dir(&self.settings.data_dir)
+        };
         self.task = Some(tokio::spawn(bukti_server::serve_with(
             store,
             blobs,
             listener,
             self.limits,
+            packs,
             async move {
                 let _ = rx.await;
             },
@@ -247,6 +266,7 @@ impl TestServer {
             store,
             owns_database: false,
             limits: Default::default(),
+            export_gate: None,
             _data: tempfile::tempdir().expect("placeholder folder"),
             stop: None,
             task: None,

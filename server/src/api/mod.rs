@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod export;
 pub mod health;
 pub mod lke;
+pub mod packs;
 pub mod people;
 pub mod records;
 pub mod review;

@@ -279,7 +279,9 @@ async fn main() -> anyhow::Result<()> {
                 header_read_timeout: std::time::Duration::from_secs(cli.header_timeout),
                 per_address: cli.max_connections_per_address,
             };
-            bukti_server::serve_with(store, blobs, listener, limits, shutdown_signal()).await?;
+            let packs = bukti_server::pack_jobs::PackJobsConfig::in_data_dir(&settings.data_dir);
+            bukti_server::serve_with(store, blobs, listener, limits, packs, shutdown_signal())
+                .await?;
             tracing::info!("stopped");
         }
         Command::Lke(LkeCommand::Load { file }) => {
@@ -423,8 +425,14 @@ async fn run_pack(
         .open_blobs()
         .with_context(|| format!("opening the blob store ({:?})", settings.blobs))?;
     let key = bukti_server::evidence::ServerKey::load_or_create(store).await?;
-    let mut progress =
-        |done: u64, total: u64| eprintln!("packing: {done}/{total} records of the store read");
+    // A line per page of the store read, not per record written.
+    let mut last_read = 0;
+    let mut progress = |p: pack::PackProgress| {
+        if p.read != last_read {
+            last_read = p.read;
+            eprintln!("packing: {}/{} records of the store read", p.read, p.total);
+        }
+    };
     let summary = pack::pack(store, &blobs.store, &key, &opts, &mut progress)
         .await
         .with_context(|| format!("writing the evidence pack {}", opts.out.display()))?;

@@ -1,5 +1,10 @@
 //! The console's words, in Bahasa Indonesia (the default) and English. One struct of fields, so
 //! a template that names a missing text does not compile, and both languages always have all.
+//! The export page's texts are in [`packs`], reached as `t.packs`.
+
+mod packs;
+
+pub use packs::PackTexts;
 
 /// A language the console speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +168,9 @@ pub struct Texts {
     pub sort_captured: &'static str,
     pub sort_updated: &'static str,
     pub export: &'static str,
+    /// Records with an open anomaly flag (the dashboard's column).
+    pub flagged: &'static str,
+    pub packs: &'static PackTexts,
 }
 
 impl Texts {
@@ -318,6 +326,8 @@ pub static ID: Texts = Texts {
     sort_captured: "Terakhir dicatat",
     sort_updated: "Terakhir diubah",
     export: "Ekspor saringan ini",
+    flagged: "Catatan bertanda anomali",
+    packs: &packs::ID,
 };
 
 pub static EN: Texts = Texts {
@@ -448,4 +458,6 @@ pub static EN: Texts = Texts {
     sort_captured: "Last captured",
     sort_updated: "Last changed",
     export: "Export these filters",
+    flagged: "Records with anomaly flags",
+    packs: &packs::EN,
 };

@@ -8,6 +8,7 @@
 mod charts;
 mod dashboard;
 pub mod i18n;
+mod packs;
 mod pages;
 pub mod session;
 mod views;
@@ -52,6 +53,9 @@ pub fn router() -> Router<AppState> {
             "/worksheet/figures",
             axum::routing::post(worksheet::figures),
         )
+        .route("/packs", get(packs::page).post(packs::start))
+        .route("/packs/{id}", get(packs::job))
+        .route("/packs/{id}/download", get(packs::download))
         .route("/assets/app.css", get(stylesheet))
         .layer(middleware::from_fn(crate::middleware::refuse_nul))
         .layer(middleware::from_fn(security_headers))

@@ -93,13 +93,28 @@ pub struct PackSummary {
     pub server_key: String,
 }
 
-/// Writes the pack to `opts.out`; `progress(done, total)` after each page of the store.
+/// How far a pack has got: what the command line prints and the console's export page shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PackProgress {
+    /// Records of the store read so far: the pack walks the whole store in id order and keeps
+    /// those the options select, so this is what moves steadily towards `total`.
+    pub read: u64,
+    /// Records in the store when the pack began (or `read`, when more arrived meanwhile).
+    pub total: u64,
+    /// Records written into the pack so far.
+    pub records: u64,
+    /// Bytes of the pack's files written so far, before compression.
+    pub bytes: u64,
+}
+
+/// Writes the pack to `opts.out`; `progress` after each record written and each page of the
+/// store read (the command line and the console's export jobs both watch this one path).
 pub async fn pack(
     store: &DynStore,
     blobs: &DynBlobs,
     key: &ServerKey,
     opts: &PackOptions,
-    progress: &mut (dyn FnMut(u64, u64) + Send),
+    progress: &mut (dyn FnMut(PackProgress) + Send),
 ) -> Result<PackSummary, OpsError> {
     let total = store.record_count().await?;
     let mut out = ZipOut::create(&opts.out)?;
@@ -110,6 +125,12 @@ pub async fn pack(
     let mut records = Vec::new();
     let mut side = render::SideFiles::new().map_err(|e| out.io(e))?;
     let (mut after, mut done) = (None, 0);
+    let at = |read: u64, summary: &PackSummary, out: &ZipOut| PackProgress {
+        read,
+        total: total.max(read),
+        records: summary.records,
+        bytes: out.bytes,
+    };
     loop {
         let rows = store.documents_after(after, PAGE).await?;
         let Some(last) = rows.last() else { break };
@@ -136,8 +157,9 @@ pub async fn pack(
                 heads,
                 folders,
             });
+            progress(at(done, &summary, &out));
         }
-        progress(done, total);
+        progress(at(done, &summary, &out));
     }
     side.finish(&mut out, opts)?;
 
