@@ -1,5 +1,6 @@
 //! The dashboard of a unit subtree over a period: evidence per LKE area month by month, records
-//! per workflow state, the units below side by side, and where the activities took place.
+//! per workflow state, the units below side by side (with their records that carry anomaly
+//! flags), and where the activities took place.
 //! Counting happens in the database ([`crate::store::dashboard`]); this groups days into the
 //! unit's calendar months and records into the child units.
 
@@ -33,6 +34,8 @@ pub struct UnitRow {
     /// Records per state, in the order of [`DashboardView::states`].
     pub per_state: Vec<u64>,
     pub total: u64,
+    /// Records with at least one anomaly flag (the record list's `flag=any`).
+    pub flagged: u64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -48,6 +51,8 @@ pub struct DashboardView {
     pub state_totals: Vec<u64>,
     pub units: Vec<UnitRow>,
     pub total: u64,
+    /// Records with at least one anomaly flag, over every unit.
+    pub flagged: u64,
     pub points: Vec<Point>,
 }
 
@@ -101,9 +106,10 @@ pub async fn view(
     let (from_ms, to_ms) = (ms(first)?, ms(next)?);
     let offset_ms = i64::from(zone.utc_offset_hours()) * 3_600_000;
     // Independent reads: on separate connections they run at once, one core each.
-    let (area_days, unit_states, points, children) = tokio::try_join!(
+    let (area_days, unit_states, flagged, points, children) = tokio::try_join!(
         store.area_days(&unit, from_ms, to_ms, offset_ms),
         store.unit_states(&unit, from_ms, to_ms),
+        store.unit_flagged(&unit, from_ms, to_ms),
         store.points(&unit, from_ms, to_ms, MAX_POINTS),
         store.units(&unit),
     )?;
@@ -150,6 +156,7 @@ pub async fn view(
             name: name.clone(),
             per_state: vec![0; states.len()],
             total: 0,
+            flagged: 0,
         })
         .collect();
     let mut state_totals = vec![0; states.len()];
@@ -158,18 +165,16 @@ pub async fn view(
             continue;
         };
         state_totals[si] += us.count;
-        let owner = UnitPath::parse(&us.unit).ok().and_then(|recorded| {
-            units
-                .iter()
-                .enumerate()
-                .filter(|(_, row)| row.path != unit.as_str())
-                .find(|(_, row)| UnitPath::parse(&row.path).is_ok_and(|p| p.contains(&recorded)))
-                .map(|(i, _)| i)
-                .or_else(|| units.iter().position(|row| row.path == unit.as_str()))
-        });
-        if let Some(i) = owner {
+        if let Some(i) = owner_row(&units, &unit, &us.unit) {
             units[i].per_state[si] += us.count;
             units[i].total += us.count;
+        }
+    }
+    let mut flagged_total = 0;
+    for (recorded, count) in flagged {
+        flagged_total += count;
+        if let Some(i) = owner_row(&units, &unit, &recorded) {
+            units[i].flagged += count;
         }
     }
     Ok(DashboardView {
@@ -186,8 +191,22 @@ pub async fn view(
         total: state_totals.iter().sum(),
         state_totals,
         units,
+        flagged: flagged_total,
         points,
     })
+}
+
+/// The row a record of unit `recorded` counts under: the child unit whose subtree holds it,
+/// else the chosen unit's own row.
+fn owner_row(units: &[UnitRow], chosen: &UnitPath, recorded: &str) -> Option<usize> {
+    let recorded = UnitPath::parse(recorded).ok()?;
+    units
+        .iter()
+        .position(|row| {
+            row.path != chosen.as_str()
+                && UnitPath::parse(&row.path).is_ok_and(|p| p.contains(&recorded))
+        })
+        .or_else(|| units.iter().position(|row| row.path == chosen.as_str()))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! What the dashboard counts, grouped in the database so that a Polres with a hundred thousand
 //! records answers with a few thousand rows: evidence per LKE area and day, records per unit
-//! and workflow state, and a bounded sample of activity locations. One body of SQL serves both
+//! and workflow state, flagged records per unit, and a bounded sample of activity locations. One body of SQL serves both
 //! databases ([`impl_dashboard!`]).
 
 use async_trait::async_trait;
@@ -52,6 +52,15 @@ pub trait Dashboard: Send + Sync {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<UnitState>, StoreError>;
+
+    /// Records per unit that carry at least one anomaly flag (`record_flag`): what a reviewer
+    /// still has to look at, each unit's records counted once however many flags they have.
+    async fn unit_flagged(
+        &self,
+        scope: &UnitPath,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// Up to `limit` activity locations, the newest first.
     async fn points(
@@ -149,6 +158,28 @@ macro_rules! impl_dashboard {
                             count: count(r)?,
                         })
                     })
+                    .collect()
+            }
+
+            async fn unit_flagged(
+                &self,
+                scope: &UnitPath,
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<(String, u64)>, StoreError> {
+                let rows = scoped_period!(
+                    "select r.unit, count(*) as n from record r \
+                     where {scope} and r.activity_at >= $4 and r.activity_at < $5 \
+                     and exists (select 1 from record_flag g where g.record_id = r.record_id) \
+                     group by r.unit order by r.unit",
+                    scope,
+                    from_ms,
+                    to_ms
+                )
+                .fetch_all(&self.$read)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.text("unit")?, count(r)?)))
                     .collect()
             }
 
