@@ -6,52 +6,18 @@
 //! BUKTI_BENCH_PHOTOS=100000 cargo bench -p bukti-core --features photo --bench reuse_index
 //! ```
 //!
-//! The fingerprints are synthetic (random hashes and anchor descriptors, which spread over the
-//! index's keys as real ones roughly do): a thousand lookups are near-copies of stored photos (a
-//! few bits of the global hash and of a dozen descriptors flipped, as a recompressed copy shows)
-//! and a thousand are new photos. Each lookup returns the candidates the server would then compare
+//! The fingerprints are synthetic (`benches/reuse/synthetic.rs`, shared with the server's SQL
+//! bench `tests/benches/reuse_sql.rs`): a thousand lookups are near-copies of stored photos and
+//! a thousand are new photos. Each lookup returns the candidates the server would then compare
 //! in full; the bench checks that every near-copy found its original.
+
+#[path = "reuse/synthetic.rs"]
+mod synthetic;
 
 use std::time::{Duration, Instant};
 
 use bukti_core::photo::reuse::index::{IndexKeys, QueryKeys, ReuseIndex};
-
-/// A fixed generator: every run measures the same index.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn descriptor(&mut self) -> [u64; 4] {
-        [self.next(), self.next(), self.next(), self.next()]
-    }
-
-    /// `word` with `bits` random bits flipped.
-    fn flip(&mut self, words: &mut [u64], bits: u32) {
-        let total = words.len() as u64 * 64;
-        for _ in 0..bits {
-            let bit = self.next() % total;
-            words[(bit / 64) as usize] ^= 1 << (bit % 64);
-        }
-    }
-}
-
-const ANCHORS: usize = 16;
-/// Descriptors of a new photo (plain and mirrored), as `Fingerprint::query_keys` gives.
-const QUERY_DESCRIPTORS: usize = 590;
-
-fn stored(rng: &mut SplitMix) -> IndexKeys {
-    IndexKeys {
-        global: rng.next(),
-        anchors: (0..ANCHORS).map(|_| rng.descriptor()).collect(),
-    }
-}
+use synthetic::{SEED, SplitMix, lookup, stored};
 
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -69,7 +35,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let mut rng = SplitMix(0x5EED);
+    let mut rng = SplitMix(SEED);
     let keys: Vec<IndexKeys> = (0..photos).map(|_| stored(&mut rng)).collect();
     let before = rss_kib("VmRSS:");
 
@@ -81,34 +47,13 @@ fn main() {
     let build = started.elapsed();
     let after = rss_kib("VmRSS:");
 
-    // Near-copies: a global hash 6 bits off, and 12 of the original's anchors among the new
-    // photo's descriptors, each 20 bits off; the rest of its descriptors are unrelated.
+    // Half near-copies of a stored photo, half new photos (see `synthetic`).
     let mut queries: Vec<(Option<u32>, QueryKeys)> = Vec::new();
     for q in 0..2000u64 {
         let target = (rng.next() % photos as u64) as usize;
-        let mut descriptors: Vec<[u64; 4]> =
-            (0..QUERY_DESCRIPTORS).map(|_| rng.descriptor()).collect();
-        let mut global = [rng.next(), rng.next()];
         let copy = q % 2 == 0;
-        if copy {
-            let mut g = [keys[target].global];
-            rng.flip(&mut g, 6);
-            global[0] = g[0];
-            for (slot, anchor) in descriptors
-                .iter_mut()
-                .zip(keys[target].anchors.iter().take(12))
-            {
-                *slot = *anchor;
-                rng.flip(slot, 20);
-            }
-        }
-        queries.push((
-            copy.then_some(target as u32),
-            QueryKeys {
-                global,
-                descriptors,
-            },
-        ));
+        let query = lookup(&mut rng, copy.then(|| &keys[target]));
+        queries.push((copy.then_some(target as u32), query));
     }
     let mut times: Vec<Duration> = Vec::with_capacity(queries.len());
     let (mut found, mut copies, mut candidates) = (0usize, 0usize, 0usize);

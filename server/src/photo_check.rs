@@ -166,20 +166,8 @@ async fn reused(
     displays: &[&Claim],
     print: &Fingerprint,
 ) -> Result<Vec<(RecordId, Flag)>, ServiceError> {
-    let query = print.query_keys();
-    let (bands, anchors) = index::query_keys(&query);
-    let mut candidates: BTreeSet<String> = store
-        .band_matches(&bands)
-        .await?
-        .into_iter()
-        .filter(|(_, global)| index::global_candidate(&query, *global as u64))
-        .map(|(h, _)| h)
-        .collect();
-    candidates.extend(store.anchor_matches(&anchors).await?);
-    candidates.remove(hash.as_str());
-    let candidates: Vec<String> = candidates.into_iter().take(MAX_COMPARED).collect();
     let mut out = Vec::new();
-    for (other, bytes) in store.fingerprints(&candidates).await? {
+    for (other, bytes) in lookup(store, &print.query_keys(), hash.as_str()).await? {
         let Ok(stored) = Fingerprint::from_bytes(&bytes) else {
             tracing::error!(hash = %other, "stored fingerprint unreadable");
             continue;
@@ -200,6 +188,29 @@ async fn reused(
         }
     }
     Ok(out)
+}
+
+/// The stored fingerprints worth a full comparison with a new photo's (`query`, its keys):
+/// those filed under one of its global bands and globally close, and those sharing the most
+/// local keys; never `itself`, at most [`MAX_COMPARED`]. Only the key indexes are read, so the
+/// cost is bounded at any number of stored photos (`tests/benches/reuse_sql.rs` times it).
+pub async fn lookup(
+    store: &DynStore,
+    query: &index::QueryKeys,
+    itself: &str,
+) -> Result<Vec<(String, Vec<u8>)>, ServiceError> {
+    let (bands, anchors) = index::query_keys(query);
+    let mut candidates: BTreeSet<String> = store
+        .band_matches(&bands)
+        .await?
+        .into_iter()
+        .filter(|(_, global)| index::global_candidate(query, *global as u64))
+        .map(|(h, _)| h)
+        .collect();
+    candidates.extend(store.anchor_matches(&anchors).await?);
+    candidates.remove(itself);
+    let candidates: Vec<String> = candidates.into_iter().take(MAX_COMPARED).collect();
+    Ok(store.fingerprints(&candidates).await?)
 }
 
 fn claimed<'a>(
