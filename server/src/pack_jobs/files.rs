@@ -126,3 +126,44 @@ pub(super) fn sweep(dir: &Path, keep: Duration, live: &[Uuid]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &Path, name: &str, age: Duration) -> PathBuf {
+        let path = dir.join(name);
+        let f = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        f.set_modified(SystemTime::now() - age)
+            .unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    #[test]
+    fn the_sweep_deletes_old_packs_no_job_names_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let hour = Duration::from_secs(3600);
+        let (named, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let expired = file(dir.path(), &format!("{other}.zip"), 2 * hour);
+        let crashed = file(
+            dir.path(),
+            &format!("{}.zip.part", Uuid::now_v7()),
+            2 * hour,
+        );
+        let kept = file(dir.path(), &format!("{named}.zip"), 2 * hour);
+        let young = file(
+            dir.path(),
+            &format!("{}.zip", Uuid::now_v7()),
+            Duration::ZERO,
+        );
+        let foreign = file(dir.path(), "notes.txt", 2 * hour);
+        sweep(dir.path(), hour, &[named]);
+        assert!(
+            !expired.exists() && !crashed.exists(),
+            "old and unnamed: gone"
+        );
+        assert!(kept.exists(), "a live job's pack stays");
+        assert!(young.exists(), "maybe another process's: stays until old");
+        assert!(foreign.exists(), "not a pack: not ours to delete");
+    }
+}

@@ -17,14 +17,14 @@ use serde_json::Value;
 use self::zips::{entries, replace_all, resign, write};
 use crate::bins::{bukti, server_command};
 
-mod zips;
+pub(crate) mod zips;
 
 both_stores!(a_pack_verifies_and_every_tampering_fails_with_its_reason);
 
 const SAWAN: &str = "bali/buleleng/sawan";
 
 /// `bukti verify` of `pack`: whether it passed, and what it printed.
-fn verify(pack: &Path, key: Option<&str>) -> (bool, String) {
+pub(crate) fn verify(pack: &Path, key: Option<&str>) -> (bool, String) {
     let mut cmd = bukti();
     cmd.arg("verify").arg(pack);
     if let Some(k) = key {
