@@ -29,6 +29,7 @@ pub fn job_id(raw: &str) -> Result<Uuid, ApiError> {
 #[utoipa::path(
     post,
     path = "/evidence/packs",
+    operation_id = "start_pack",
     tag = "evidence",
     request_body = PackRequest,
     security(("bearer" = []), ("session" = [])),
@@ -57,6 +58,7 @@ pub async fn start(
 #[utoipa::path(
     get,
     path = "/evidence/packs",
+    operation_id = "list_packs",
     tag = "evidence",
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = Vec<PackJobView>), (status = "default", description = "Refused: `code` says why, `message` what to fix", body = bukti_core::protocol::ErrorBody))
@@ -69,6 +71,7 @@ pub async fn list(State(state): State<AppState>, Hq(hq): Hq) -> Json<Vec<PackJob
 #[utoipa::path(
     get,
     path = "/evidence/packs/{id}",
+    operation_id = "pack_status",
     tag = "evidence",
     params(("id" = String, Path, description = "The job's id, from its start")),
     security(("bearer" = []), ("session" = [])),
@@ -86,6 +89,7 @@ pub async fn status(
 #[utoipa::path(
     get,
     path = "/evidence/packs/{id}/download",
+    operation_id = "download_pack",
     tag = "evidence",
     params(("id" = String, Path, description = "The job's id, from its start")),
     security(("bearer" = []), ("session" = [])),

@@ -123,8 +123,9 @@ pub struct PackJobView {
     pub to: Option<String>,
     pub areas: Vec<String>,
     pub state: JobState,
-    /// RFC 3339.
+    #[schema(value_type = String, format = DateTime)]
     pub started_at: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<String>,
     /// Records of the store read so far, of `total` (the pack walks the whole store).
     pub read: u64,
@@ -140,7 +141,8 @@ pub struct PackJobView {
     pub zip_bytes: u64,
     /// Why it failed.
     pub error: Option<String>,
-    /// When a finished pack is deleted (RFC 3339).
+    /// When a finished pack is deleted.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<String>,
 }
 

@@ -305,6 +305,37 @@ async fn a_reviewer_works_through_the_console(backend: Backend) {
     );
     browser.screenshot(&shots("worksheet")).await;
 
+    // The export page: Sawan's evidence pack, made in the background while its page reloads
+    // itself (no script), then downloaded and checked offline.
+    browser.goto(&format!("{}/packs", server.url)).await;
+    assert!(
+        accessibility_violations(&browser).await.is_empty(),
+        "packs: {:?}",
+        accessibility_violations(&browser).await
+    );
+    browser.choose("#p-unit", SAWAN).await;
+    browser.click(&browser.find("#start-pack").await).await;
+    let mut state = String::new();
+    for _ in 0..12 {
+        state = browser.wait_for_text("#pack-state", "Selesai").await;
+        if state == "Selesai" {
+            break;
+        }
+    }
+    assert_eq!(
+        state, "Selesai",
+        "the pack's page reloaded until it was done"
+    );
+    assert!(
+        accessibility_violations(&browser).await.is_empty(),
+        "pack: {:?}",
+        accessibility_violations(&browser).await
+    );
+    browser.screenshot(&shots("pack")).await;
+    browser.click(&browser.find("#download-pack").await).await;
+    let (ok, report) = crate::evidence_pack::verify(&browser.download(".zip").await, None);
+    assert!(ok, "{report}");
+
     // English on request.
     browser
         .goto(&format!("{}/records?lang=en", server.url))
