@@ -94,12 +94,15 @@ impl Settings {
         })
     }
 
-    /// Opens the configured store and brings its schema up to date.
+    /// Opens the configured store and brings its schema up to date, and its evidence log: the
+    /// first open after the upgrade adopts the records stored before the log existed.
     pub async fn open_store(&self) -> Result<DynStore, StoreError> {
-        Ok(match &self.database_url {
+        let store: DynStore = match &self.database_url {
             Some(url) => Arc::new(PgStore::connect(url).await?),
             None => Arc::new(SqliteStore::open(&self.data_dir).await?),
-        })
+        };
+        crate::evidence::adopt::adopt_unlogged(&store).await?;
+        Ok(store)
     }
 }
 

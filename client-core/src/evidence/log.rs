@@ -13,8 +13,8 @@
 //! prev <hash of entry n-1; 64 zeros for entry 1>
 //! time <server clock, Unix milliseconds>
 //! record <record id>
-//! by <actor id of the changes, hex>
-//! push <SHA-256 of the signed push message, hex; - for a reviewer's step>
+//! by <actor id of the changes, hex; adopted for an adopted record>
+//! push <SHA-256 of the signed push message, hex; - for a reviewer's step or an adoption>
 //! changes <change hash>,<change hash>,...
 //! heads <head>,<head>,...
 //! ```
@@ -37,6 +37,11 @@ use crate::RecordId;
 
 /// The `prev` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The `by` of an *adopted* entry: the server logged, once, the changes of a record it stored
+/// before the log existed, at the heads it held then. No device signed them (`push` is `-`),
+/// so the entry vouches only that from its time on the record was held at those heads.
+pub const ADOPTED: &str = "adopted";
 
 /// One accepted change set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +89,11 @@ impl Draft {
 }
 
 impl LogEntry {
+    /// Whether the server wrote this entry adopting a record older than the log ([`ADOPTED`]).
+    pub fn is_adopted(&self) -> bool {
+        self.by == ADOPTED && self.push.is_none()
+    }
+
     /// The hash this entry's fields give (equal to `hash` unless someone edited it).
     pub fn computed_hash(&self) -> String {
         sha256_hex(

@@ -7,7 +7,12 @@
 //! log and the log never names a change that was not stored. [`verify`] walks log, documents
 //! and projection afterwards and names the first thing that does not match.
 //!
+//! Records stored before the log existed are adopted into it once, when the store is opened
+//! ([`adopt`]).
+//!
 //! [`verify`]: crate::ops::verify
+
+pub mod adopt;
 
 use std::{collections::HashMap, sync::Arc};
 

@@ -2,7 +2,8 @@
 //! names the first thing that does not match: a log entry edited, missing or out of order; a
 //! signed push altered or not signed by its device; a document holding a change no entry
 //! recorded (written behind the server's back) or lacking one an entry recorded (edited or
-//! rolled back); a projection row that disagrees with its document.
+//! rolled back); a projection row that disagrees with its document. It counts the records
+//! adopted into the log (`crate::evidence::adopt`) apart from the device-signed pushes.
 //!
 //! Reads page by page (the log in sequence order, documents in id order, one record's entries
 //! at a time), so it runs in bounded memory beside a serving server.
@@ -36,6 +37,9 @@ const PAGE: u32 = 500;
 pub struct VerifyReport {
     pub log_entries: u64,
     pub signed_pushes: u64,
+    /// Records the server adopted into the log, stored before it existed: their changes are
+    /// logged at the heads the server held then, but no device signed them.
+    pub adopted: u64,
     pub records: u64,
     pub head: Option<LogHead>,
     /// The first thing that does not match, said plainly; `None` when everything does.
@@ -70,6 +74,7 @@ async fn walk_log(store: &DynStore, report: &mut VerifyReport) -> Result<Checked
             Err((seq, what)) => return Ok(Err(format!("evidence-log entry {seq} {what}"))),
         };
         report.log_entries += entries.len() as u64;
+        report.adopted += entries.iter().filter(|e| e.is_adopted()).count() as u64;
         for e in &entries {
             let Some(hash) = &e.push else { continue };
             if !pushes.contains_key(hash) {

@@ -4,7 +4,8 @@
 //! Entries are appended by [`append_log!`] inside the record batch's own transaction
 //! (`write_records`), after the writers' lock is taken, so the log's order is the order in which
 //! records were written and no two processes can fork the chain. Triggers refuse UPDATE and
-//! DELETE; `bukti-server verify` catches edits made by someone who dropped them.
+//! DELETE; `bukti-server verify` catches edits made by someone who dropped them. Records stored
+//! before the log existed are adopted into it once ([`EvidenceLog::adopt`]).
 
 use async_trait::async_trait;
 use bukti_core::{
@@ -12,7 +13,16 @@ use bukti_core::{
     evidence::log::{Draft, LogEntry, LogHead},
 };
 
-use super::{StoreError, postgres::PgStore, rows::StoreRow, sqlite::SqliteStore};
+use std::collections::{HashMap, HashSet};
+
+use bukti_core::evidence::log::ADOPTED;
+
+use super::{
+    StoreError, parse_heads,
+    postgres::PgStore,
+    rows::{StoreRow, marks},
+    sqlite::SqliteStore,
+};
 
 /// A device's signature over one push batch, as kept beside the entries it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +70,25 @@ pub trait EvidenceLog: Send + Sync {
 
     /// The receipt kept for the signed push `push`.
     async fn receipt_of(&self, push: &str) -> Result<Option<String>, StoreError>;
+
+    /// Whether the records stored before the log existed were adopted into it (once per
+    /// database; see `crate::evidence::adopt`).
+    async fn adoption_done(&self) -> Result<bool, StoreError>;
+
+    /// Appends the adopted entry `draft` of each record still at the draft's heads and not yet
+    /// adopted, in one transaction under the writers' lock; returns the records it adopted.
+    async fn adopt(&self, drafts: &[Draft]) -> Result<Vec<RecordId>, StoreError>;
+
+    /// Notes that the adoption is done, having adopted `records`; a second note changes nothing.
+    async fn finish_adoption(&self, records: u64) -> Result<(), StoreError>;
+}
+
+/// Records whose heads and entries one statement of an adoption reads.
+const ADOPT_CHUNK: usize = 400;
+
+fn sorted(mut heads: Vec<String>) -> Vec<String> {
+    heads.sort();
+    heads
 }
 
 const ENTRY_COLUMNS: &str = "seq, prev, at_ms, record_id, by_actor, push, changes, heads, hash";
@@ -255,6 +284,72 @@ macro_rules! impl_evidence_log {
                         .fetch_optional(&self.$read)
                         .await?,
                 )
+            }
+
+            async fn adoption_done(&self) -> Result<bool, StoreError> {
+                let n: i64 = sqlx::query_scalar("select count(*) from log_adoption")
+                    .fetch_one(&self.$write)
+                    .await?;
+                Ok(n > 0)
+            }
+
+            async fn adopt(&self, drafts: &[Draft]) -> Result<Vec<RecordId>, StoreError> {
+                // The pushes' lock: the chain grows in one order, and no push lands on a record
+                // between the check of its heads below and its entry.
+                let mut tx = self.begin_serialised(super::records::FEED_LOCK).await?;
+                let (mut heads, mut adopted) = (HashMap::new(), HashSet::new());
+                for chunk in drafts.chunks(ADOPT_CHUNK) {
+                    let ids: Vec<String> = chunk.iter().map(|d| d.record.to_string()).collect();
+                    let sql = format!(
+                        "select record_id, heads from record where record_id in ({})",
+                        marks(1, ids.len())
+                    );
+                    let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+                    for id in &ids {
+                        q = q.bind(id);
+                    }
+                    for (id, json) in q.fetch_all(&mut *tx).await? {
+                        heads.insert(id, sorted(parse_heads(&json)?));
+                    }
+                    let sql = format!(
+                        "select distinct record_id from evidence_log \
+                         where by_actor = $1 and record_id in ({})",
+                        marks(2, ids.len())
+                    );
+                    let mut q =
+                        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(ADOPTED);
+                    for id in &ids {
+                        q = q.bind(id);
+                    }
+                    adopted.extend(q.fetch_all(&mut *tx).await?);
+                }
+                let logs: Vec<LogWrite> = drafts
+                    .iter()
+                    .filter(|d| {
+                        let id = d.record.to_string();
+                        !adopted.contains(&id) && heads.get(&id) == Some(&sorted(d.heads.clone()))
+                    })
+                    .map(|d| LogWrite {
+                        draft: d.clone(),
+                        push: None,
+                    })
+                    .collect();
+                let now = jiff::Timestamp::now().as_millisecond();
+                append_log!(tx, logs.iter(), now);
+                tx.commit().await?;
+                Ok(logs.iter().map(|l| l.draft.record).collect())
+            }
+
+            async fn finish_adoption(&self, records: u64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "insert into log_adoption (id, done_at, records) values (1, $1, $2) \
+                     on conflict (id) do nothing",
+                )
+                .bind(jiff::Timestamp::now().as_millisecond())
+                .bind(i64::try_from(records).unwrap_or(i64::MAX))
+                .execute(&self.$write)
+                .await?;
+                Ok(())
             }
 
             async fn signed_push(&self, hash: &str) -> Result<Option<SignedPushRow>, StoreError> {

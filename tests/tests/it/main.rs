@@ -30,6 +30,7 @@ mod hostile_input;
 mod identity;
 mod js_client;
 mod load;
+mod log_adoption;
 mod openapi;
 mod pack_export;
 mod photo_faults;

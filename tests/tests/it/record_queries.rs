@@ -33,7 +33,7 @@ fn at(rfc3339: &str) -> jiff::Timestamp {
 }
 
 /// A submitted record with the given texts, started at `started` (WITA).
-fn record(
+pub(crate) fn record(
     unit: &str,
     officer: &str,
     kind: &str,
@@ -77,7 +77,7 @@ fn with_photos(mut r: Record, n: u8) -> Record {
 }
 
 /// Writes records through the store's write path, as ingest does.
-async fn store_records(server: &TestServer, records: &[Record]) -> Vec<RecordId> {
+pub(crate) async fn store_records(server: &TestServer, records: &[Record]) -> Vec<RecordId> {
     let writes: Vec<RecordWrite> = records
         .iter()
         .map(|r| {
