@@ -19,11 +19,21 @@ pub(super) async fn delete_of(
     table: &str,
     ids: &[&str],
 ) -> Result<(), StoreError> {
-    // The ids are bound values; `table` is one of this module's callers' constants.
+    delete_of_where(tx, table, "true", ids).await
+}
+
+/// Deletes the rows of `table` whose `record_id` is one of `ids` and that match `filter`.
+pub(super) async fn delete_of_where(
+    tx: &mut SqliteConnection,
+    table: &str,
+    filter: &str,
+    ids: &[&str],
+) -> Result<(), StoreError> {
+    // The ids are bound values; `table` and `filter` are this module's callers' constants.
     for chunk in ids.chunks(5 * ROWS_PER_STATEMENT) {
         let sql = Sql {
             text: format!(
-                "delete from {table} where record_id in ({})",
+                "delete from {table} where record_id in ({}) and {filter}",
                 anonymous(chunk.len())
             ),
             binds: chunk

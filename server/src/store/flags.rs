@@ -11,7 +11,7 @@ use bukti_core::{
 };
 use sqlx::{SqliteConnection, postgres::PgConnection};
 
-use super::{StoreError, parse_id, rows::StoreRow};
+use super::{StoreError, parse_id, query::Bind, rows::StoreRow};
 use crate::projection::Projection;
 
 /// A flag as stored: which record, and when it was first raised (Unix milliseconds).
@@ -47,24 +47,9 @@ pub trait FlagStore: Send + Sync {
     ) -> Result<Vec<(RecordId, i64)>, StoreError>;
 }
 
+/// An arrival flag (a few per photo: one statement each is cheap there).
 const INSERT: &str = "insert into record_flag (record_id, code, photo, amount, note, moment, raised_at) \
      values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing";
-
-/// Inserts one flag in the transaction `$tx` (either database's).
-macro_rules! insert_flag {
-    ($tx:expr, $record:expr, $f:expr, $now:expr) => {
-        sqlx::query(INSERT)
-            .bind($record)
-            .bind($f.code.as_str())
-            .bind($f.photo.as_deref().unwrap_or_default())
-            .bind($f.amount)
-            .bind(&$f.note)
-            .bind(moment($f.code))
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?
-    };
-}
 
 fn moment(code: FlagCode) -> &'static str {
     match code.moment() {
@@ -77,21 +62,42 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// Replaces one record's document flags and adds its new arrival flags (SQLite, per row).
+/// Replaces the written records' document flags and adds their new arrival flags (SQLite): a
+/// delete and a multi-row insert per [`super::rows::ROWS_PER_STATEMENT`] rows
+/// ([`super::batch`]), not a statement per flag.
 pub(super) async fn write_sqlite(
     tx: &mut SqliteConnection,
-    record_id: &str,
-    flags: &[Flag],
+    written: &[(&str, &Projection)],
 ) -> Result<(), StoreError> {
-    sqlx::query("delete from record_flag where record_id = $1 and moment = 'document'")
-        .bind(record_id)
-        .execute(&mut *tx)
-        .await?;
+    let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
+    super::batch::delete_of_where(tx, "record_flag", "moment = 'document'", &ids).await?;
     let now = now_ms();
-    for f in flags {
-        insert_flag!(tx, record_id, f, now);
-    }
-    Ok(())
+    let rows = written
+        .iter()
+        .flat_map(|(id, p)| {
+            p.flags.iter().map(move |f| {
+                vec![
+                    Bind::Text((*id).to_owned()),
+                    Bind::Text(f.code.as_str().to_owned()),
+                    Bind::Text(f.photo.clone().unwrap_or_default()),
+                    Bind::Real(f.amount),
+                    Bind::Text(f.note.clone()),
+                    Bind::Text(moment(f.code).to_owned()),
+                    Bind::Int(now),
+                ]
+            })
+        })
+        .collect();
+    let columns = [
+        "record_id",
+        "code",
+        "photo",
+        "amount",
+        "note",
+        "moment",
+        "raised_at",
+    ];
+    super::batch::insert_rows(tx, "record_flag", &columns, rows, "on conflict do nothing").await
 }
 
 /// The same for a whole batch on PostgreSQL, in two array statements.
@@ -174,7 +180,16 @@ macro_rules! impl_flag_store {
             ) -> Result<(), StoreError> {
                 let mut tx = self.$write.begin().await?;
                 for (record, f) in flags {
-                    insert_flag!(tx, record.to_string(), f, now);
+                    sqlx::query(INSERT)
+                        .bind(record.to_string())
+                        .bind(f.code.as_str())
+                        .bind(f.photo.as_deref().unwrap_or_default())
+                        .bind(f.amount)
+                        .bind(&f.note)
+                        .bind(moment(f.code))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())

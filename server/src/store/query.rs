@@ -59,6 +59,8 @@ pub enum Dialect {
 pub enum Bind {
     Text(String),
     Int(i64),
+    /// A nullable float (a flag's amount).
+    Real(Option<f64>),
 }
 
 #[derive(Debug)]

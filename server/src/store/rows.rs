@@ -92,12 +92,14 @@ where
     DB: sqlx::Database,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str()));
     for b in &sql.binds {
         q = match b {
             Bind::Text(s) => q.bind(s.as_str()),
             Bind::Int(n) => q.bind(*n),
+            Bind::Real(x) => q.bind(*x),
         };
     }
     q

@@ -143,9 +143,6 @@ impl SqliteStore {
         super::batch::insert_rows(tx, "record_lke", &columns, lke, "").await?;
         super::photos::write_sqlite(tx, written).await?;
         super::search::write_sqlite(tx, written).await?;
-        for &(id, p) in written {
-            super::flags::write_sqlite(tx, id, &p.flags).await?;
-        }
-        Ok(())
+        super::flags::write_sqlite(tx, written).await
     }
 }
