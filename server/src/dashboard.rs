@@ -106,10 +106,9 @@ pub async fn view(
     let (from_ms, to_ms) = (ms(first)?, ms(next)?);
     let offset_ms = i64::from(zone.utc_offset_hours()) * 3_600_000;
     // Independent reads: on separate connections they run at once, one core each.
-    let (area_days, unit_states, flagged, points, children) = tokio::try_join!(
+    let (area_days, unit_states, points, children) = tokio::try_join!(
         store.area_days(&unit, from_ms, to_ms, offset_ms),
         store.unit_states(&unit, from_ms, to_ms),
-        store.unit_flagged(&unit, from_ms, to_ms),
         store.points(&unit, from_ms, to_ms, MAX_POINTS),
         store.units(&unit),
     )?;
@@ -160,21 +159,17 @@ pub async fn view(
         })
         .collect();
     let mut state_totals = vec![0; states.len()];
+    let mut flagged_total = 0;
     for us in unit_states {
         let Some(si) = states.iter().position(|s| *s == us.state) else {
             continue;
         };
         state_totals[si] += us.count;
+        flagged_total += us.flagged;
         if let Some(i) = owner_row(&units, &unit, &us.unit) {
             units[i].per_state[si] += us.count;
             units[i].total += us.count;
-        }
-    }
-    let mut flagged_total = 0;
-    for (recorded, count) in flagged {
-        flagged_total += count;
-        if let Some(i) = owner_row(&units, &unit, &recorded) {
-            units[i].flagged += count;
+            units[i].flagged += us.flagged;
         }
     }
     Ok(DashboardView {

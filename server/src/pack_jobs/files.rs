@@ -120,7 +120,7 @@ pub(super) fn sweep(dir: &Path, keep: Duration, live: &[Uuid]) {
             match std::fs::remove_file(&path) {
                 Ok(()) => tracing::info!(file = %path.display(), "expired evidence pack deleted"),
                 Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "could not delete an expired evidence pack")
+                    tracing::warn!(file = %path.display(), error = %e, "could not delete an expired evidence pack");
                 }
             }
         }

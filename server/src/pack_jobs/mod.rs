@@ -315,7 +315,7 @@ impl PackJobs {
             .filter(|j| j.owner == owner)
             .map(|j| j.view.clone())
             .collect();
-        mine.sort_by(|a, b| b.id.cmp(&a.id));
+        mine.sort_by_key(|j| std::cmp::Reverse(j.id));
         mine
     }
 

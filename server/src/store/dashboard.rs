@@ -1,7 +1,7 @@
 //! What the dashboard counts, grouped in the database so that a Polres with a hundred thousand
 //! records answers with a few thousand rows: evidence per LKE area and day, records per unit
-//! and workflow state, flagged records per unit, and a bounded sample of activity locations. One body of SQL serves both
-//! databases ([`impl_dashboard!`]).
+//! and workflow state (and how many carry anomaly flags), and a bounded sample of activity
+//! locations. One body of SQL serves both databases ([`impl_dashboard!`]).
 
 use async_trait::async_trait;
 use bukti_core::unit::UnitPath;
@@ -22,6 +22,8 @@ pub struct UnitState {
     pub unit: String,
     pub state: String,
     pub count: u64,
+    /// Of those, the records that carry at least one anomaly flag (`record_flag`).
+    pub flagged: u64,
 }
 
 /// Where one activity took place.
@@ -45,22 +47,13 @@ pub trait Dashboard: Send + Sync {
         offset_ms: i64,
     ) -> Result<Vec<AreaDay>, StoreError>;
 
-    /// Records per unit and workflow state.
+    /// Records per unit and workflow state, and how many of them carry an anomaly flag.
     async fn unit_states(
         &self,
         scope: &UnitPath,
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<UnitState>, StoreError>;
-
-    /// Records per unit that carry at least one anomaly flag (`record_flag`): what a reviewer
-    /// still has to look at, each unit's records counted once however many flags they have.
-    async fn unit_flagged(
-        &self,
-        scope: &UnitPath,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// Up to `limit` activity locations, the newest first.
     async fn points(
@@ -141,7 +134,10 @@ macro_rules! impl_dashboard {
                 to_ms: i64,
             ) -> Result<Vec<UnitState>, StoreError> {
                 let rows = scoped_period!(
-                    "select r.unit, r.state, count(*) as n from record r \
+                    "select r.unit, r.state, count(*) as n, \
+                     sum(case when exists (select 1 from record_flag g \
+                     where g.record_id = r.record_id) then 1 else 0 end) as flagged \
+                     from record r \
                      where {scope} and r.activity_at >= $4 and r.activity_at < $5 \
                      group by r.unit, r.state order by r.unit, r.state",
                     scope,
@@ -156,30 +152,9 @@ macro_rules! impl_dashboard {
                             unit: r.text("unit")?,
                             state: r.text("state")?,
                             count: count(r)?,
+                            flagged: u64::try_from(r.int("flagged")?).unwrap_or(0),
                         })
                     })
-                    .collect()
-            }
-
-            async fn unit_flagged(
-                &self,
-                scope: &UnitPath,
-                from_ms: i64,
-                to_ms: i64,
-            ) -> Result<Vec<(String, u64)>, StoreError> {
-                let rows = scoped_period!(
-                    "select r.unit, count(*) as n from record r \
-                     where {scope} and r.activity_at >= $4 and r.activity_at < $5 \
-                     and exists (select 1 from record_flag g where g.record_id = r.record_id) \
-                     group by r.unit order by r.unit",
-                    scope,
-                    from_ms,
-                    to_ms
-                )
-                .fetch_all(&self.$read)
-                .await?;
-                rows.iter()
-                    .map(|r| Ok((r.text("unit")?, count(r)?)))
                     .collect()
             }
 

@@ -30,8 +30,8 @@ async fn the_dashboard_counts_flagged_records_per_unit_and_links_to_them(backend
         .capture_with_photos(
             visit("Sambang dari galeri".into()),
             vec![
-                PhotoInput::gallery(&fixture("scene.jpg")),
-                PhotoInput::gallery(&fixture("photo.png")),
+                PhotoInput::gallery(fixture("scene.jpg")),
+                PhotoInput::gallery(fixture("photo.png")),
             ],
         )
         .await
