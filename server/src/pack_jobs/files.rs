@@ -45,49 +45,55 @@ impl Drop for Ending {
     }
 }
 
-/// Writes the pack of job `id` in a background task.
+/// Writes the pack of job `id` in a background task, on a blocking-pool thread: the pack code
+/// deflates and writes its zip synchronously, and on one of the runtime's few workers (two on a
+/// 2-core server) that would stall the sync and console requests sharing it. Its database and
+/// blob reads still go through the runtime, from that thread.
 pub(super) fn spawn(
     jobs: PackJobs,
     id: Uuid,
     opts: PackOptions,
     (store, blobs, key): (DynStore, DynBlobs, ServerKey),
 ) {
-    tokio::spawn(async move {
-        let mut ending = Ending {
-            jobs: jobs.clone(),
-            id,
-            ended: false,
-        };
-        let config = jobs.config().clone();
-        let _permit = match &config.gate {
-            Some(gate) => gate.clone().acquire_owned().await.ok(),
-            None => None,
-        };
-        let (part, done) = (part_path(&config.dir, id), done_path(&config.dir, id));
-        let opts = PackOptions {
-            out: part.clone(),
-            ..opts
-        };
-        let watcher = jobs.clone();
-        let mut progress = move |p: PackProgress| watcher.progress(id, p);
-        let outcome = match std::fs::create_dir_all(&config.dir) {
-            Err(e) => Err(format!("{}: {e}", config.dir.display())),
-            Ok(()) => match pack::pack(&store, &blobs, &key, &opts, &mut progress).await {
-                Ok(summary) => std::fs::rename(&part, &done)
-                    .and_then(|()| std::fs::metadata(&done))
-                    .map(|m| (summary, m.len()))
-                    .map_err(|e| format!("{}: {e}", done.display())),
-                Err(e) => Err(e.to_string()),
-            },
-        };
-        if let Err(why) = &outcome {
-            tracing::error!(pack = %id, error = %why, "evidence pack failed");
-            let _ = std::fs::remove_file(&part);
-        } else {
-            tracing::info!(pack = %id, "evidence pack finished");
-        }
-        jobs.finish(id, outcome);
-        ending.ended = true;
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        runtime.block_on(async move {
+            let mut ending = Ending {
+                jobs: jobs.clone(),
+                id,
+                ended: false,
+            };
+            let config = jobs.config().clone();
+            let _permit = match &config.gate {
+                Some(gate) => gate.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            let (part, done) = (part_path(&config.dir, id), done_path(&config.dir, id));
+            let opts = PackOptions {
+                out: part.clone(),
+                ..opts
+            };
+            let watcher = jobs.clone();
+            let mut progress = move |p: PackProgress| watcher.progress(id, p);
+            let outcome = match std::fs::create_dir_all(&config.dir) {
+                Err(e) => Err(format!("{}: {e}", config.dir.display())),
+                Ok(()) => match pack::pack(&store, &blobs, &key, &opts, &mut progress).await {
+                    Ok(summary) => std::fs::rename(&part, &done)
+                        .and_then(|()| std::fs::metadata(&done))
+                        .map(|m| (summary, m.len()))
+                        .map_err(|e| format!("{}: {e}", done.display())),
+                    Err(e) => Err(e.to_string()),
+                },
+            };
+            if let Err(why) = &outcome {
+                tracing::error!(pack = %id, error = %why, "evidence pack failed");
+                let _ = std::fs::remove_file(&part);
+            } else {
+                tracing::info!(pack = %id, "evidence pack finished");
+            }
+            jobs.finish(id, outcome);
+            ending.ended = true;
+        })
     });
 }
 
