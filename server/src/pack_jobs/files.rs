@@ -93,7 +93,7 @@ pub(super) fn spawn(
             }
             jobs.finish(id, outcome);
             ending.ended = true;
-        })
+        });
     });
 }
 
