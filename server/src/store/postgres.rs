@@ -18,7 +18,14 @@ use super::{
 };
 use crate::projection::Projection;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-postgres");
+/// `migrations/server-postgres`, embedded by `build.rs`.
+pub static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| {
+        sqlx::migrate::Migrator::with_migrations(include!(concat!(
+            env!("OUT_DIR"),
+            "/migrations_postgres.rs"
+        )))
+    });
 
 #[derive(Debug, Clone)]
 pub struct PgStore {

@@ -21,7 +21,14 @@ use super::{
 };
 use crate::projection::Projection;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
+/// `migrations/server-sqlite`, embedded by `build.rs`.
+pub static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| {
+        sqlx::migrate::Migrator::with_migrations(include!(concat!(
+            env!("OUT_DIR"),
+            "/migrations_sqlite.rs"
+        )))
+    });
 
 /// Readers map the first 256 MiB of the database file instead of copying each page they visit
 /// out of the OS cache into their own small page cache: HQ's lists and exports walk indexes and

@@ -143,7 +143,13 @@ impl DeviceStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("../migrations/device").run(&pool).await?;
+        // `migrations/device`, embedded by `build.rs`.
+        sqlx::migrate::Migrator::with_migrations(include!(concat!(
+            env!("OUT_DIR"),
+            "/migrations_device.rs"
+        )))
+        .run(&pool)
+        .await?;
         Ok(Self { pool })
     }
 
