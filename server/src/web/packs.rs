@@ -11,7 +11,7 @@ use axum::{
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
 };
-use bukti_core::catalogue::Catalogue;
+use bukti_core::{catalogue::Catalogue, unit::IndonesianZone};
 
 use super::{PageError, i18n::Texts, render, session::WebUser};
 use crate::{
@@ -48,6 +48,21 @@ struct PackPage<'a> {
     server_key: &'a str,
 }
 
+/// The job with its times in the reader's zone, as every console page shows times (the JSON
+/// API keeps RFC 3339).
+fn shown(mut j: PackJobView, zone: IndonesianZone) -> PackJobView {
+    j.started_at = local(&j.started_at, zone);
+    j.finished_at = j.finished_at.map(|s| local(&s, zone));
+    j.expires_at = j.expires_at.map(|s| local(&s, zone));
+    j
+}
+
+fn local(rfc3339: &str, zone: IndonesianZone) -> String {
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map_or_else(|_| rfc3339.to_owned(), |t| zone.format(t))
+}
+
 fn api(user: &WebUser) -> impl Fn(ApiError) -> PageError + '_ {
     move |e| PageError::Api(user.lang, e)
 }
@@ -78,7 +93,12 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> Result<Respon
         zone: user.principal.unit.time_zone().abbreviation(),
         units,
         areas,
-        jobs: state.packs.list(&user.principal),
+        jobs: state
+            .packs
+            .list(&user.principal)
+            .into_iter()
+            .map(|j| shown(j, user.principal.unit.time_zone()))
+            .collect(),
         keep_hours: state.packs.config().keep.as_secs() / 3600,
     }))
 }
@@ -132,6 +152,7 @@ pub async fn job(
         .get(&user.principal, id)
         .map_err(|e| api(&user)(e.into()))?;
     let refresh = (j.state == JobState::Running).then_some(REFRESH_SECS);
+    let j = shown(j, user.principal.unit.time_zone());
     Ok(render(&PackPage {
         t: user.texts(),
         lang: user.lang.code(),

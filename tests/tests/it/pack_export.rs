@@ -178,6 +178,10 @@ async fn a_reviewer_exports_a_pack_from_the_console_and_it_verifies(backend: Bac
         "a finished page stays put"
     );
     assert!(html.contains(&key), "the key to verify with: {html}");
+    assert!(
+        html.contains(" WITA</dd>"),
+        "times in the unit's zone: {html}"
+    );
     let resp = client()
         .get(format!("{}/packs/{id}/download", server.url))
         .header("cookie", &web.cookie)
