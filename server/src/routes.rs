@@ -13,7 +13,10 @@ use axum::{
 use bukti_core::protocol::{MAX_BODY_BYTES, MAX_CHUNK_BYTES};
 use tower::ServiceBuilder;
 use tower_http::{
-    compression::CompressionLayer,
+    compression::{
+        CompressionLayer,
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+    },
     decompression::RequestDecompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
@@ -109,7 +112,11 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::from_fn(crate::middleware::json_errors))
                 .layer(middleware::from_fn(crate::middleware::limit_head))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-                .layer(CompressionLayer::new())
+                // Evidence packs are zips of deflated text and photos already: gzip again would
+                // spend the server's CPU for nothing and drop the download's length.
+                .layer(CompressionLayer::new().compress_when(
+                    DefaultPredicate::new().and(NotForContentType::const_new("application/zip")),
+                ))
                 .layer(RequestDecompressionLayer::new())
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )

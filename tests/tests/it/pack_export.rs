@@ -185,10 +185,14 @@ async fn a_reviewer_exports_a_pack_from_the_console_and_it_verifies(backend: Bac
     let resp = client()
         .get(format!("{}/packs/{id}/download", server.url))
         .header("cookie", &web.cookie)
+        .header("accept-encoding", "gzip")
         .send()
         .await
         .expect("download");
     assert_eq!(resp.status().as_u16(), 200);
+    // A zip is not gzipped again: the browser sees its length and its progress.
+    assert!(resp.headers().get("content-encoding").is_none());
+    assert_eq!(resp.content_length(), job["zip_bytes"].as_u64());
     assert_eq!(
         resp.headers()
             .get("content-type")
