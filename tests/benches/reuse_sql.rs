@@ -15,8 +15,8 @@
 //! most 295 of them). The preload writes the tables directly, in multi-row statements and large
 //! transactions, index rows in key order; the timed lookups go through the store as ingest's do.
 //! PostgreSQL comes from `BUKTI_TEST_POSTGRES` and is vacuumed and analysed after the preload,
-//! as autovacuum would within a minute. Progress goes to stderr, then a table and one
-//! `RESULT {json}` line per store.
+//! as autovacuum would within a minute. `BUKTI_BENCH_KEEP=1` keeps the filled store (to study
+//! query plans). Progress goes to stderr, then a table and one `RESULT {json}` line per store.
 
 // Shared with the sync, load and console benches, which use the parts this one does not.
 #[allow(dead_code)]
@@ -41,13 +41,12 @@ use synthetic::{SEED, SplitMix, lookup, stored};
 const LOOKUPS: usize = 1000;
 /// Untimed lookups first, so the timed ones meet the caches a serving server has.
 const WARM_UP: usize = 200;
-/// Rows per statement: far below both databases' bound-value limits (3 values a row at most).
+/// Rows per statement: far below both databases' bound-value limits (4 values a row at most).
 const ROWS_PER_STATEMENT: usize = 5_000;
 /// Rows per transaction of the preload.
 const ROWS_PER_TRANSACTION: usize = 1_000_000;
 
-/// The display copy's SHA-256 the bench files photo `i` under: random-looking, in `i` order (so
-/// rows in `i` order are rows in key order).
+/// The display copy's SHA-256 the bench files photo `i` under: random-looking, in `i` order.
 fn hash_of(i: usize) -> String {
     let mut r = SplitMix(i as u64 ^ 0xB10B);
     format!(
@@ -56,6 +55,11 @@ fn hash_of(i: usize) -> String {
         r.next(),
         r.next()
     )
+}
+
+/// The id photo `i` is stored under (ids from 1, as the database gives them).
+fn id_of(i: usize) -> i64 {
+    i as i64 + 1
 }
 
 /// An index row packed for sorting: the key (24 bits at most) above the photo's number.
@@ -105,8 +109,8 @@ macro_rules! preload {
         while i < $photos {
             let n = ROWS_PER_STATEMENT.min($photos - i);
             let sql = format!(
-                "insert into photo_fingerprint (hash, global, fingerprint) values {}",
-                $tuples(n, 3)
+                "insert into photo_fingerprint (id, hash, global, fingerprint) values {}",
+                $tuples(n, 4)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for i in i..i + n {
@@ -118,7 +122,11 @@ macro_rules! preload {
                     .flat_map(|_| noise.next().to_le_bytes())
                     .take($bytes)
                     .collect();
-                q = q.bind(hash_of(i)).bind(keys.global as i64).bind(print);
+                q = q
+                    .bind(id_of(i))
+                    .bind(hash_of(i))
+                    .bind(keys.global as i64)
+                    .bind(print);
                 if $originals.contains_key(&i) {
                     kept.push((i, keys));
                 }
@@ -141,13 +149,13 @@ macro_rules! preload {
             postings.dedup();
             for (c, chunk) in postings.chunks(ROWS_PER_STATEMENT).enumerate() {
                 let sql = format!(
-                    "insert into {table} (key, hash) values {}",
+                    "insert into {table} (key, photo) values {}",
                     $tuples(chunk.len(), 2)
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for &p in chunk {
                     let (key, i) = unpack(p);
-                    q = q.bind(key).bind(hash_of(i));
+                    q = q.bind(key).bind(id_of(i));
                 }
                 q.execute(&mut *tx).await.expect("insert index rows");
                 if (c + 1) * ROWS_PER_STATEMENT % ROWS_PER_TRANSACTION == 0 {
@@ -273,7 +281,16 @@ async fn run(store: Store, photos: usize, bytes: usize) -> serde_json::Value {
         timed.candidates += found.len();
         timed.found += usize::from(found.iter().any(|(h, _)| Some(h) == original.as_ref()));
     }
-    spec.finish().await;
+    if std::env::var_os("BUKTI_BENCH_KEEP").is_some() {
+        eprintln!(
+            "reuse_sql: kept the store: {} {}",
+            spec.data.path().display(),
+            spec.database_url.as_deref().unwrap_or("")
+        );
+        std::mem::forget(spec);
+    } else {
+        spec.finish().await;
+    }
 
     println!(
         "\n{photos} photos on {} ({bytes}-byte fingerprints): preload {:.0} s ({} rows, {:.0} rows/s)",

@@ -8,7 +8,7 @@ use bukti_core::RecordId;
 
 use super::{
     StoreError, parse_id,
-    rows::{StoreRow, marks},
+    rows::{StoreRow, anonymous, marks},
 };
 
 /// Most candidates the local keys propose, best voted first (as the in-memory index).
@@ -55,9 +55,16 @@ pub trait PhotoPrints: Send + Sync {
     async fn fingerprints(&self, hashes: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
 
-/// Implements [`PhotoPrints`] for a store whose reads go to `$read` and writes to `$write`.
+/// `n` anonymous placeholders: a lookup binds about 1,200 keys, and SQLite's driver looks each
+/// numbered one up in a scan of all their names (see [`super::rows::anonymous`]).
+fn sqlite_marks(_from: usize, n: usize) -> String {
+    anonymous(n)
+}
+
+/// Implements [`PhotoPrints`] for a store whose reads go to `$read` and writes to `$write`, with
+/// `$marks(from, n)` the placeholders of a long key list.
 macro_rules! impl_photo_prints {
-    ($store:ty, $read:ident, $write:ident) => {
+    ($store:ty, $read:ident, $write:ident, $marks:ident) => {
         #[async_trait]
         impl PhotoPrints for $store {
             async fn claims(&self, hash: &str, limit: i64) -> Result<Vec<Claim>, StoreError> {
@@ -89,27 +96,26 @@ macro_rules! impl_photo_prints {
                 anchors: &[i64],
             ) -> Result<(), StoreError> {
                 let mut tx = self.$write.begin().await?;
-                let new = sqlx::query(
+                let id: Option<i64> = sqlx::query_scalar(
                     "insert into photo_fingerprint (hash, global, fingerprint) values ($1, $2, $3) \
-                     on conflict do nothing",
+                     on conflict do nothing returning id",
                 )
                 .bind(hash)
                 .bind(global)
                 .bind(fingerprint)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if new == 1 {
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = id {
                     for (table, keys) in [("photo_band", bands), ("photo_anchor", anchors)] {
                         for chunk in keys.chunks(400) {
                             let values: Vec<String> = (0..chunk.len())
                                 .map(|i| format!("(${}, $1)", i + 2))
                                 .collect();
                             let sql = format!(
-                                "insert into {table} (key, hash) values {} on conflict do nothing",
+                                "insert into {table} (key, photo) values {} on conflict do nothing",
                                 values.join(", ")
                             );
-                            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash);
+                            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
                             for k in chunk {
                                 q = q.bind(*k);
                             }
@@ -127,8 +133,8 @@ macro_rules! impl_photo_prints {
                 }
                 let sql = format!(
                     "select distinct f.hash, f.global from photo_band b \
-                     join photo_fingerprint f on f.hash = b.hash where b.key in ({})",
-                    marks(1, bands.len().min(MAX_KEYS))
+                     join photo_fingerprint f on f.id = b.photo where b.key in ({})",
+                    $marks(1, bands.len().min(MAX_KEYS))
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for k in &bands[..bands.len().min(MAX_KEYS)] {
@@ -146,10 +152,11 @@ macro_rules! impl_photo_prints {
                     return Ok(Vec::new());
                 }
                 let sql = format!(
-                    "select hash, count(*) as votes from photo_anchor where key in ({}) \
-                     group by hash having count(*) >= {MIN_VOTES} \
-                     order by votes desc, hash limit {MAX_LOCAL_CANDIDATES}",
-                    marks(1, keys.len())
+                    "select f.hash from (select photo, count(*) as votes from photo_anchor \
+                     where key in ({}) group by photo having count(*) >= {MIN_VOTES} \
+                     order by votes desc, photo limit {MAX_LOCAL_CANDIDATES}) a \
+                     join photo_fingerprint f on f.id = a.photo",
+                    $marks(1, keys.len())
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for k in keys {
@@ -210,5 +217,5 @@ macro_rules! impl_photo_prints {
     };
 }
 
-impl_photo_prints!(super::sqlite::SqliteStore, reader, writer);
-impl_photo_prints!(super::postgres::PgStore, pool, pool);
+impl_photo_prints!(super::sqlite::SqliteStore, reader, writer, sqlite_marks);
+impl_photo_prints!(super::postgres::PgStore, pool, pool, marks);
