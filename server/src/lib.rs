@@ -21,7 +21,8 @@
 //! - [`audit`]: the hash-chained audit log of who did and saw what; [`evidence`]: the server's
 //!   signing key, push signatures, receipts and the evidence log's signed head.
 //! - [`admin`]: operator commands (tokens, projection rebuild); [`metrics`]: Prometheus.
-//! - [`web`]: the HQ console's pages (sign-in, records, one record), server-rendered.
+//! - [`web`]: the HQ console's pages (sign-in, records, one record, dashboard, worksheet,
+//!   evidence-pack export), server-rendered.
 //! - [`ops`]: operator maintenance: backup, restore and the projection rebuild.
 //! - [`pack_jobs`]: evidence packs made while the server runs, for the console's export page.
 //!

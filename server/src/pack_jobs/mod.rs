@@ -67,7 +67,9 @@ impl PackJobsConfig {
 /// What to pack, as a form or a JSON body says it: days in the unit's time zone.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct PackRequest {
-    /// Unit path whose subtree is packed, e.g. `bali/buleleng/sawan`.
+    /// Unit path whose subtree is packed, e.g. `bali/buleleng/sawan`; empty for the caller's own
+    /// unit. It must lie inside the caller's scope.
+    #[serde(default)]
     pub unit: String,
     /// First day, e.g. `2026-01-01` (empty or absent: from the first record).
     #[serde(default)]
