@@ -3,7 +3,7 @@
 //! reload itself while it runs, downloads the zip and `bukti verify` passes it; a script does
 //! the same over the JSON API for one LKE area. Refused: another unit's scope, an officer, a
 //! form without the CSRF token, a third pack while two are being made, someone else's pack,
-//! an unknown id, and a download before the pack is finished.
+//! an unknown id, and a download before the pack is finished. A restart forgets the jobs.
 
 use std::time::Duration;
 
@@ -375,5 +375,15 @@ async fn pack_exports_refuse_what_they_must(backend: Backend) {
     finished(async |p: &str| colleague.get(p).await, &second).await;
     let (status, body) = sawan.post("/evidence/packs", &json!({"unit": SAWAN})).await;
     assert_eq!(status, 202, "{body}");
+    let last = body["id"].as_str().expect("an id").to_owned();
+    finished(async |p: &str| sawan.get(p).await, &last).await;
+
+    // A restart forgets the jobs, as the export page warns; the evidence is untouched.
+    server.restart().await;
+    let (status, _) = sawan.get(&format!("/evidence/packs/{first}")).await;
+    assert_eq!(status, 404);
+    let (_, html) = page(&server, &sawan, "/packs").await;
+    assert!(html.contains("hilang bila server dimulai ulang"), "{html}");
+    assert!(html.contains("id=\"no-packs\""), "{html}");
     server.finish().await;
 }
