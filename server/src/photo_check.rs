@@ -192,8 +192,8 @@ async fn reused(
 
 /// The stored fingerprints worth a full comparison with a new photo's (`query`, its keys):
 /// those filed under one of its global bands and globally close, and those sharing the most
-/// local keys; never `itself`, at most [`MAX_COMPARED`]. Only the key indexes are read, so the
-/// cost is bounded at any number of stored photos (`tests/benches/reuse_sql.rs` times it).
+/// local keys; never `itself`, at most [`MAX_COMPARED`]. Only the key indexes are read, a
+/// bounded number of rows at any number of stored photos (`tests/benches/reuse_sql.rs` times it).
 pub async fn lookup(
     store: &DynStore,
     query: &index::QueryKeys,

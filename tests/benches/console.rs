@@ -640,23 +640,7 @@ async fn main() {
         .ok()
         .map(|v| v.parse().expect("BUKTI_BENCH_RECORDS is a number"))
         .unwrap_or(100_000);
-    let mut stores = vec![Store::Sqlite, Store::Postgres];
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--store" => {
-                stores = match args.next().as_deref() {
-                    Some("sqlite") => vec![Store::Sqlite],
-                    Some("postgres") => vec![Store::Postgres],
-                    Some("both") => vec![Store::Sqlite, Store::Postgres],
-                    other => panic!("--store {other:?}: expected sqlite, postgres or both"),
-                }
-            }
-            // cargo bench passes --bench to harness = false targets.
-            "--bench" => {}
-            other => panic!("unknown option {other:?}; see tests/benches/console.rs"),
-        }
-    }
+    let stores = server::stores_from_args("console.rs");
     for store in stores {
         let result = run(store, n).await;
         println!("RESULT {result}");

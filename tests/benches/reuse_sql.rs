@@ -331,23 +331,7 @@ fn env_number(name: &str, default: usize) -> usize {
 async fn main() {
     let photos = env_number("BUKTI_BENCH_PHOTOS", 1_000_000);
     let bytes = env_number("BUKTI_BENCH_PRINT_BYTES", 8_192);
-    let mut stores = vec![Store::Sqlite, Store::Postgres];
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--store" => {
-                stores = match args.next().as_deref() {
-                    Some("sqlite") => vec![Store::Sqlite],
-                    Some("postgres") => vec![Store::Postgres],
-                    Some("both") => vec![Store::Sqlite, Store::Postgres],
-                    other => panic!("--store {other:?}: expected sqlite, postgres or both"),
-                }
-            }
-            // cargo bench passes --bench to harness = false targets.
-            "--bench" => {}
-            other => panic!("unknown option {other:?}; see tests/benches/reuse_sql.rs"),
-        }
-    }
+    let stores = server::stores_from_args("reuse_sql.rs");
     for store in stores {
         let result = run(store, photos, bytes).await;
         println!("RESULT {result}");

@@ -1,7 +1,8 @@
 //! The photo-reuse index as tables (`photo_fingerprint`, `photo_band`, `photo_anchor`; see
 //! [`bukti_core::photo::reuse::index`] for the lists they hold), and which records claim a blob.
-//! Lookups go through the key indexes only, so they cost the same at a hundred photos and at a
-//! million; the comparisons themselves run in [`crate::photo_check`].
+//! Lookups go through the key indexes only, so they read a bounded number of rows at any size
+//! (their time still grows with the index's pages: `docs/evidence.md` has the figures at a
+//! million photos); the comparisons themselves run in [`crate::photo_check`].
 
 use async_trait::async_trait;
 use bukti_core::RecordId;

@@ -29,6 +29,31 @@ impl Store {
     }
 }
 
+/// The stores named by the command line of a bench whose only option is `--store sqlite`,
+/// `postgres` or `both` (the default); `bench` is its file name, for the error. (The sync bench,
+/// whose module this file is, takes more options and parses them itself.)
+#[allow(dead_code)]
+pub fn stores_from_args(bench: &str) -> Vec<Store> {
+    let mut stores = vec![Store::Sqlite, Store::Postgres];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--store" => {
+                stores = match args.next().as_deref() {
+                    Some("sqlite") => vec![Store::Sqlite],
+                    Some("postgres") => vec![Store::Postgres],
+                    Some("both") => vec![Store::Sqlite, Store::Postgres],
+                    other => panic!("--store {other:?}: expected sqlite, postgres or both"),
+                }
+            }
+            // cargo bench passes --bench to harness = false targets.
+            "--bench" => {}
+            other => panic!("unknown option {other:?}; see tests/benches/{bench}"),
+        }
+    }
+    stores
+}
+
 /// The `bukti-server` program this bench runs: the package's `test-bukti-server` target (the
 /// shipped binary's own source, see tests/Cargo.toml), which the same `cargo bench` invocation
 /// builds in the bench profile before the bench starts. A separate `cargo build --release -p
