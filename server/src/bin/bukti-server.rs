@@ -326,8 +326,8 @@ async fn main() -> anyhow::Result<()> {
                 anyhow::bail!("the evidence does not match: {mismatch}");
             }
             eprintln!(
-                "Evidence intact: {} log entries ({} signed pushes), {} records and their projection.",
-                report.log_entries, report.signed_pushes, report.records
+                "Evidence intact: {} log entries ({} signed pushes, {} records adopted from before the log), {} records and their projection.",
+                report.log_entries, report.signed_pushes, report.adopted, report.records
             );
         }
         Command::Unit(cmd) => directory::cli::unit(&store, cmd).await?,
