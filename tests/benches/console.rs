@@ -572,16 +572,7 @@ async fn run(store: Store, n: usize) -> serde_json::Value {
     )
     .await;
     server.stop();
-    if std::env::var_os("BUKTI_BENCH_KEEP").is_some() {
-        eprintln!(
-            "console: kept the store: {} {}",
-            spec.data.path().display(),
-            spec.database_url.as_deref().unwrap_or("")
-        );
-        std::mem::forget(spec);
-    } else {
-        spec.finish().await;
-    }
+    spec.finish_or_keep("console").await;
 
     println!("\n{} records on {}", n, store.name());
     for (name, t) in [

@@ -281,16 +281,7 @@ async fn run(store: Store, photos: usize, bytes: usize) -> serde_json::Value {
         timed.candidates += found.len();
         timed.found += usize::from(found.iter().any(|(h, _)| Some(h) == original.as_ref()));
     }
-    if std::env::var_os("BUKTI_BENCH_KEEP").is_some() {
-        eprintln!(
-            "reuse_sql: kept the store: {} {}",
-            spec.data.path().display(),
-            spec.database_url.as_deref().unwrap_or("")
-        );
-        std::mem::forget(spec);
-    } else {
-        spec.finish().await;
-    }
+    spec.finish_or_keep("reuse_sql").await;
 
     println!(
         "\n{photos} photos on {} ({bytes}-byte fingerprints): preload {:.0} s ({} rows, {:.0} rows/s)",

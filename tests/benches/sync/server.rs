@@ -129,6 +129,21 @@ impl StoreSpec {
         args
     }
 
+    /// [`Self::finish`], unless `BUKTI_BENCH_KEEP` is set: then the store stays, to study query
+    /// plans, and `bench` says where it is.
+    #[allow(dead_code)] // The sync bench, whose module this file is, never keeps its stores.
+    pub async fn finish_or_keep(self, bench: &str) {
+        if std::env::var_os("BUKTI_BENCH_KEEP").is_none() {
+            return self.finish().await;
+        }
+        eprintln!(
+            "{bench}: kept the store: {} {}",
+            self.data.path().display(),
+            self.database_url.as_deref().unwrap_or("")
+        );
+        std::mem::forget(self);
+    }
+
     /// Drops the PostgreSQL database, if any (the data folder goes with the `TempDir`).
     pub async fn finish(self) {
         let Some(url) = &self.database_url else {
