@@ -78,6 +78,12 @@ pub enum PhotoError {
     Render(String),
 }
 
+impl From<bukti_reuse::RenderError> for PhotoError {
+    fn from(e: bukti_reuse::RenderError) -> Self {
+        Self::Render(e.to_string())
+    }
+}
+
 /// One rendition's bytes and description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {

@@ -32,11 +32,15 @@
 //! Time and memory are bounded whatever the input: the pixels are shrunk first to at most
 //! [`NORMALISED_EDGE`] on the long edge (by the SIMD resizer), and everything after works on
 //! that, with a fixed keypoint budget. Measured figures are in the test `tests/reuse.rs`.
+//!
+//! The [`phash`] of a display copy, which the device computes at capture, is here too: it is the
+//! fingerprint's global part.
 
 mod codec;
 mod features;
 mod geometry;
 pub mod index;
+pub mod phash;
 #[cfg(test)]
 mod tests;
 
@@ -45,9 +49,14 @@ use fast_image_resize::{
     images::{Image, ImageRef},
 };
 
-use super::{PhotoError, phash};
 pub use codec::FingerprintError;
 pub use geometry::{Comparison, Verdict};
+
+/// The pixels could not be shrunk to the size a fingerprint is taken at (an empty or
+/// inconsistent buffer); the photo pipeline reports it as a render error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RenderError(String);
 
 /// Longest edge, in pixels, of the grey image every fingerprint is taken from.
 pub const NORMALISED_EDGE: u32 = 400;
@@ -105,9 +114,9 @@ impl Fingerprint {
 }
 
 /// Fingerprints packed RGB pixels (`width × height × 3` bytes), as the photo pipeline decodes them.
-pub fn fingerprint_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Fingerprint, PhotoError> {
+pub fn fingerprint_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Fingerprint, RenderError> {
     if width == 0 || height == 0 {
-        return Err(PhotoError::Render("the image has no pixels".to_owned()));
+        return Err(RenderError("the image has no pixels".to_owned()));
     }
     let (w, h) = normalised_size(width, height);
     // Box averaging: a shrunk copy keeps each source pixel's weight, as the pHash expects, and
@@ -127,7 +136,7 @@ pub fn fingerprint_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Fingerprin
 }
 
 /// Fingerprints a normalised grey image (row by row, at most [`NORMALISED_EDGE`] a side).
-fn fingerprint_grey(grey: &[u8], width: u32, height: u32) -> Result<Fingerprint, PhotoError> {
+fn fingerprint_grey(grey: &[u8], width: u32, height: u32) -> Result<Fingerprint, RenderError> {
     let (global, global_mirror, flat) = global_hashes(grey, width, height)?;
     let keypoints = if flat {
         Vec::new()
@@ -163,7 +172,7 @@ fn normalised_size(width: u32, height: u32) -> (u32, u32) {
 const FLAT_STDDEV: f64 = 2.0;
 
 /// pHash of the image and of its mirror, and whether the image is flat.
-fn global_hashes(grey: &[u8], width: u32, height: u32) -> Result<(u64, u64, bool), PhotoError> {
+fn global_hashes(grey: &[u8], width: u32, height: u32) -> Result<(u64, u64, bool), RenderError> {
     const SIDE: u32 = 32;
     let small = resize(
         grey,
@@ -190,8 +199,8 @@ fn resize(
     from: (u32, u32),
     to: (u32, u32),
     filter: FilterType,
-) -> Result<Vec<u8>, PhotoError> {
-    let render = |e: &dyn std::fmt::Display| PhotoError::Render(e.to_string());
+) -> Result<Vec<u8>, RenderError> {
+    let render = |e: &dyn std::fmt::Display| RenderError(e.to_string());
     let src = ImageRef::new(from.0, from.1, pixels, kind).map_err(|e| render(&e))?;
     let mut dst = Image::new(to.0.max(1), to.1.max(1), kind);
     Resizer::new()

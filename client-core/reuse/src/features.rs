@@ -9,7 +9,7 @@
 
 use fast_image_resize::{FilterType, PixelType};
 
-use super::{PhotoError, resize};
+use super::{RenderError, resize};
 
 /// Pyramid levels, each 1/√2 of the one before: a photo shown at a quarter of the size still
 /// meets its own corners two levels down.
@@ -115,7 +115,7 @@ pub(super) fn extract(
     grey: &[u8],
     width: usize,
     height: usize,
-) -> Result<Vec<Keypoint>, PhotoError> {
+) -> Result<Vec<Keypoint>, RenderError> {
     let pattern = pattern();
     let mut keypoints = Vec::with_capacity(MAX_KEYPOINTS);
     let mut level = grey.to_vec();

@@ -1,5 +1,5 @@
 //! Edge inputs and the basic relations on synthetic pictures; the measured evaluation on real
-//! photos is `tests/reuse.rs`.
+//! photos is `tests/reuse.rs` (in this crate).
 
 use super::*;
 

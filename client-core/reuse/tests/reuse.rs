@@ -5,14 +5,14 @@
 //! the index), photos of similar scenes by the same photographer, and "second camera" pairs cut
 //! from one photo with a small offset (and a slight turn), which must never come out `reused`.
 //!
-//! Prints precision, recall and the confusion per transformation (`cargo test -p bukti-core
-//! --features photo --test reuse -- --nocapture`) and asserts precision ≥ 0.95 and recall ≥ 0.90.
+//! Prints precision, recall and the confusion per transformation (`cargo test -p bukti-reuse --test
+//! reuse -- --nocapture`) and asserts precision ≥ 0.95 and recall ≥ 0.90.
 
 mod reuse_set;
 
 use std::collections::BTreeMap;
 
-use bukti_core::photo::reuse::{Fingerprint, Verdict, compare, fingerprint_rgb, index::ReuseIndex};
+use bukti_reuse::{Fingerprint, Verdict, compare, fingerprint_rgb, index::ReuseIndex};
 use image::RgbImage;
 use reuse_set::{Transform, crop, decode, jpeg, sources, turned};
 
