@@ -23,7 +23,6 @@ mod dashboard_flags;
 mod error_bodies;
 mod evidence;
 mod evidence_pack;
-mod evidence_pack_speed;
 mod flags;
 mod fuzz_regressions;
 mod hostile_input;
