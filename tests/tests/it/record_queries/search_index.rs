@@ -1,0 +1,163 @@
+//! The full-text index follows pushes and the projection's rebuild, and the migration that
+//! added it indexes the records stored before it.
+
+use bukti_tests::changes_b64;
+use serde_json::json;
+
+use super::*;
+
+both_stores!(
+    the_search_index_follows_pushes_and_the_rebuild,
+    the_migration_indexes_existing_records,
+);
+
+async fn the_search_index_follows_pushes_and_the_rebuild(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let device = server.raw_device(SAWAN, "87010001").await;
+    let mut doc = device.record_doc("Sambang kampung nelayan");
+    let id = doc.read().expect("record").id;
+    let push =
+        |changes: Vec<String>| json!({"records": [{"id": id.to_string(), "changes": changes}]});
+    let (_, answer) = server
+        .device_post(
+            &device.token,
+            "/sync/push",
+            &push(changes_b64(&mut doc, &[])),
+        )
+        .await;
+    assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+    let admin = server.admin_token.clone();
+    let found = async |q: &str| ids(&server, &admin, &[("q", q)]).await.len();
+    assert_eq!(found("nelayan").await, 1);
+
+    // An edit replaces the indexed text in the same write.
+    let heads = doc.heads();
+    doc.edit("officer:87010001", |r| {
+        r.title = "Sambang kampung pesisir".into();
+        r.narrative = "Warga melaporkan pencurian jaring".into();
+    })
+    .expect("edit");
+    let (_, answer) = server
+        .device_post(
+            &device.token,
+            "/sync/push",
+            &push(changes_b64(&mut doc, &heads)),
+        )
+        .await;
+    assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+    assert_eq!(found("nelayan").await, 0);
+    assert_eq!(found("pesisir").await, 1);
+    assert_eq!(found("jaring").await, 1);
+
+    // The index is part of the projection: lost, it comes back from the documents.
+    server
+        .execute_sql("delete from record_search")
+        .await
+        .expect("wipe the index");
+    assert_eq!(found("jaring").await, 0);
+    let report = bukti_server::ops::rebuild_projection(&server.store, 100)
+        .await
+        .expect("rebuild");
+    assert_eq!(report.rewritten, 1);
+    assert_eq!(found("jaring").await, 1);
+    assert_eq!(found("pesisir").await, 1);
+    if backend == Backend::Sqlite {
+        // The FTS table lost its rows with their keys (the delete trigger), and has one now.
+        server
+            .execute_sql("insert into record_fts(record_fts) values('integrity-check')")
+            .await
+            .expect("FTS5 integrity");
+    }
+    server.finish().await;
+}
+
+/// Records stored before the search migration, in the tables as they were.
+const OLD_ROWS: &str = "
+insert into record (record_id, unit, officer, kind, title, status, captured_at, activity_at,
+    place, heads, version, feed_seq, created_at, updated_at) values
+  ('0193a000-0000-7000-8000-000000000001', 'bali/buleleng/sawan', '87010001', 'sambang',
+   'Sambang Desa Sudaji', 'submitted', 1, 1, 'Balai Banjar', '[]', 1, 1, 1, 1),
+  ('0193a000-0000-7000-8000-000000000002', 'bali/buleleng/sawan', '87010001', 'patroli',
+   'Patroli malam', 'submitted', 2, 2, 'Pasar Sawan', '[]', 1, 2, 1, 1);
+";
+
+async fn the_migration_indexes_existing_records(backend: Backend) {
+    use bukti_server::store::{self, ListFilter};
+    use sqlx::{Connection, Executor};
+    let data = tempfile::tempdir().expect("data folder");
+    let (opened, url): (store::DynStore, Option<String>) = match backend {
+        Backend::Sqlite => {
+            let file = data.path().join("evidence.db");
+            let url = format!("sqlite://{}?mode=rwc", file.display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+            store::sqlite::MIGRATOR
+                .run_to(7, &mut c)
+                .await
+                .expect("schema before search");
+            c.execute(OLD_ROWS).await.expect("old rows");
+            c.close().await.expect("close");
+            let s = store::sqlite::SqliteStore::open(data.path())
+                .await
+                .expect("open and migrate");
+            (std::sync::Arc::new(s), None)
+        }
+        Backend::Postgres => {
+            let url = bukti_tests::fresh_postgres_database().await;
+            let mut c = sqlx::PgConnection::connect(&url).await.expect("postgres");
+            store::postgres::MIGRATOR
+                .run_to(8, &mut c)
+                .await
+                .expect("schema before search");
+            c.execute(OLD_ROWS).await.expect("old rows");
+            c.close().await.expect("close");
+            let s = store::postgres::PgStore::connect(&url)
+                .await
+                .expect("open and migrate");
+            (std::sync::Arc::new(s), Some(url))
+        }
+    };
+    let scope = bukti_core::unit::UnitPath::parse("bali").expect("unit");
+    for (q, n) in [
+        ("sudaji", 1),
+        ("pasar", 1),
+        ("sawan", 1),
+        ("balai", 1),
+        ("pat", 1),
+        ("desa malam", 0),
+    ] {
+        let filter = ListFilter {
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        let page = opened.list(&scope, &filter).await.expect("list");
+        assert_eq!(page.records.len(), n, "{q}");
+    }
+    let by_title = ListFilter {
+        sort: Some("title".into()),
+        ..Default::default()
+    };
+    let titles: Vec<String> = opened
+        .list(&scope, &by_title)
+        .await
+        .expect("list")
+        .records
+        .into_iter()
+        .map(|r| r.title)
+        .collect();
+    assert_eq!(titles, ["Patroli malam", "Sambang Desa Sudaji"]);
+    drop(opened);
+    if let Some(url) = url {
+        let admin = std::env::var("BUKTI_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        if let (Ok(mut c), Some((_, name))) = (
+            sqlx::PgConnection::connect(&admin).await,
+            url.rsplit_once('/'),
+        ) {
+            let _ = c
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists {name} with (force)"
+                )))
+                .await;
+        }
+    }
+}
