@@ -68,13 +68,7 @@ async fn download(
     path: &str,
     params: &[(&str, &str)],
 ) -> Download {
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v1{path}", server.url))
-        .bearer_auth(token)
-        .query(params)
-        .send()
-        .await
-        .expect("GET");
+    let resp = send_get(server, token, path, params).await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.text().await.expect("body");
