@@ -42,8 +42,8 @@ pub enum QueryError {
 }
 
 /// Accented Latin letters and the plain letters they fold to, pairwise. PostgreSQL folds with
-/// `translate` over exactly these two strings (in `0009_search.sql`, checked by a test); SQLite's
-/// `remove_diacritics 2` folds the same letters (and more) by itself. Only letters whose Unicode
+/// `translate` over exactly these two strings (in `0017_search_ascii_fold.sql`, checked by a
+/// test); SQLite's `remove_diacritics 2` folds the same letters (and more) by itself. Only letters whose Unicode
 /// decomposition is a base letter and a diacritic are listed, as those are what SQLite folds.
 pub const FOLD_FROM: &str = "àáâãäåāăąçćĉċčďèéêëēĕėęěĝğġģĥìíîïĩīĭįĵķĺļľñńņňòóôõöōŏőŕŗřśŝşšţťùúûüũūŭůűųŵýÿŷźżžÀÁÂÃÄÅĀĂĄÇĆĈĊČĎÈÉÊËĒĔĖĘĚĜĞĠĢĤÌÍÎÏĨĪĬĮĴĶĹĻĽÑŃŅŇÒÓÔÕÖŌŎŐŔŖŘŚŜŞŠŢŤÙÚÛÜŨŪŬŮŰŲŴÝŸŶŹŻŽ";
 pub const FOLD_TO: &str = "aaaaaaaaacccccdeeeeeeeeegggghiiiiiiiijklllnnnnoooooooorrrssssttuuuuuuuuuuwyyyzzzaaaaaaaaacccccdeeeeeeeeegggghiiiiiiiijklllnnnnoooooooorrrssssttuuuuuuuuuuwyyyzzz";
@@ -288,11 +288,11 @@ mod tests {
     fn the_fold_table_is_pairwise_and_postgres_uses_the_same() {
         assert_eq!(FOLD_FROM.chars().count(), FOLD_TO.chars().count());
         assert!(FOLD_TO.chars().all(|c| c.is_ascii_lowercase()));
-        let migration = include_str!("../../../migrations/server-postgres/0009_search.sql");
+        let migration = include_str!("../../../migrations/server-postgres/0017_search_ascii_fold.sql");
         assert!(
             migration.contains(&format!("'{FOLD_FROM}'"))
                 && migration.contains(&format!("'{FOLD_TO}'")),
-            "0009_search.sql folds with FOLD_FROM and FOLD_TO"
+            "0017_search_ascii_fold.sql folds with FOLD_FROM and FOLD_TO"
         );
     }
 }
