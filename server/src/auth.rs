@@ -130,6 +130,10 @@ impl FromRequestParts<AppState> for Device {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Pushes are authenticated before their body is admitted (`middleware::push_budget`).
+        if let Some(device) = parts.extensions.get::<Device>() {
+            return Ok(device.clone());
+        }
         let refusal = "this endpoint is for enrolled devices; HQ tokens cannot sync";
         principal_of_kind(parts, state, PrincipalKind::Device, refusal)
             .await

@@ -1,5 +1,6 @@
 //! Rules every request and answer passes through, before and after the handlers: the protocol
-//! version, text no store can hold, and a JSON body on every error.
+//! version, text no store can hold, a JSON body on every error, and the memory budget of pushes
+//! waiting to be merged.
 
 use axum::{
     body::Body,
@@ -10,7 +11,105 @@ use axum::{
 };
 use bukti_core::protocol::{ErrorBody, MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION};
 
-use crate::error::{ApiError, bare_status_body};
+use crate::{
+    AppState,
+    auth::Device,
+    error::{ApiError, bare_status_body},
+};
+
+/// Bytes of push bodies the server reads and holds at once, across all devices. A push waits,
+/// unread (the device's bytes stay in its socket), until the pushes before it leave room, so a
+/// shift's worth of devices reaching Wi-Fi together costs the server this much memory and not
+/// a body per device: with 50 devices pushing 1 MB batches at once, 34 of them would otherwise
+/// be held while 16 are merged. A body larger than the budget waits for all of it and is then
+/// read alone. Merging a held body costs a few times its size in Automerge state, for at most
+/// one batch per CPU (`ingest`).
+pub const PUSH_BUDGET_BYTES: usize = 16 * 1024 * 1024;
+
+/// The budget's unit: permits are KiB, so any body's size fits a permit count.
+const BUDGET_UNIT: usize = 1024;
+
+/// Admits push bodies against [`PUSH_BUDGET_BYTES`], first come, first served.
+#[derive(Debug)]
+pub struct PushBudget {
+    permits: tokio::sync::Semaphore,
+    total: u32,
+}
+
+impl PushBudget {
+    pub fn new(bytes: usize) -> Self {
+        let total = u32::try_from(bytes.div_ceil(BUDGET_UNIT))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        Self {
+            permits: tokio::sync::Semaphore::new(total as usize),
+            total,
+        }
+    }
+
+    /// The server's one budget.
+    pub fn global() -> &'static Self {
+        static BUDGET: std::sync::OnceLock<PushBudget> = std::sync::OnceLock::new();
+        BUDGET.get_or_init(|| Self::new(PUSH_BUDGET_BYTES))
+    }
+
+    /// Waits until a body of `bytes` fits (or, if larger than the budget, until all of it is
+    /// free), and holds that share until the permit is dropped.
+    pub async fn admit(&self, bytes: usize) -> tokio::sync::SemaphorePermit<'_> {
+        let want = u32::try_from(bytes.div_ceil(BUDGET_UNIT))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.total);
+        self.permits
+            .acquire_many(want)
+            .await
+            .expect("the budget's semaphore is never closed")
+    }
+
+    /// Bytes not held by any push (a multiple of 1 KiB).
+    pub fn available(&self) -> usize {
+        self.permits.available_permits() * BUDGET_UNIT
+    }
+}
+
+/// Whether `req` pushes records: the batch push and one record's changes.
+fn is_push(req: &Request) -> bool {
+    let path = req.uri().path();
+    req.method() == axum::http::Method::POST
+        && (path.ends_with("/sync/push")
+            || path.contains("/records/") && path.ends_with("/changes"))
+}
+
+/// Holds a push's body against [`PushBudget::global`] from before it is read until its answer.
+/// The device is authenticated first, so a client without a device token cannot occupy the
+/// budget; the principal is passed on to the handler rather than looked up twice.
+pub async fn push_budget(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !is_push(&req) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let device = match <Device as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    {
+        Ok(device) => device,
+        Err(e) => return e.into_response(),
+    };
+    // A compressed body may inflate to the body limit; so may one of unknown length.
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .filter(|_| !parts.headers.contains_key(header::CONTENT_ENCODING))
+        .unwrap_or(MAX_BODY_BYTES);
+    let _held = PushBudget::global().admit(declared).await;
+    parts.extensions.insert(device);
+    next.run(Request::from_parts(parts, body)).await
+}
 
 /// Refuses clients that speak a protocol this server does not; a missing header means version 1.
 pub async fn protocol_version(req: Request, next: Next) -> Response {
@@ -160,5 +259,27 @@ mod tests {
         assert!(!json_nul(br#"{"a":"trailing\"#));
         assert!(percent_nul(b"kind=patroli%00"));
         assert!(!percent_nul(b"kind=patroli%2000"));
+    }
+
+    #[tokio::test]
+    async fn the_push_budget_admits_in_order_and_a_large_body_alone() {
+        let budget = PushBudget::new(4 * BUDGET_UNIT);
+        let first = budget.admit(3 * BUDGET_UNIT).await;
+        assert_eq!(budget.available(), BUDGET_UNIT);
+        // Larger than the budget: waits for all of it, and nothing may pass it meanwhile.
+        let mut large = std::pin::pin!(budget.admit(100 * BUDGET_UNIT));
+        assert!(futures::poll!(large.as_mut()).is_pending());
+        let mut small = std::pin::pin!(budget.admit(1));
+        assert!(
+            futures::poll!(small.as_mut()).is_pending(),
+            "a later small body waits behind the large one"
+        );
+        drop(first);
+        let large = large.await;
+        assert_eq!(budget.available(), 0, "the large body holds it all");
+        assert!(futures::poll!(small.as_mut()).is_pending());
+        drop(large);
+        let _small = small.await;
+        assert_eq!(budget.available(), 3 * BUDGET_UNIT);
     }
 }

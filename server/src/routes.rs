@@ -101,6 +101,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .fallback(|| async { ApiError::NotFound })
         .route_layer(middleware::from_fn(metrics::track))
+        // Outside the v1 layers, which read JSON bodies whole (`refuse_nul`).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::push_budget,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
