@@ -24,7 +24,7 @@ use crate::{
 /// be held while 16 are merged. A body larger than the budget waits for all of it and is then
 /// read alone. Merging a held body costs a few times its size in Automerge state, for at most
 /// one batch per CPU (`ingest`).
-pub const PUSH_BUDGET_BYTES: usize = 16 * 1024 * 1024;
+pub const PUSH_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 
 /// The budget's unit: permits are KiB, so any body's size fits a permit count.
 const BUDGET_UNIT: usize = 1024;

@@ -288,7 +288,8 @@ mod tests {
     fn the_fold_table_is_pairwise_and_postgres_uses_the_same() {
         assert_eq!(FOLD_FROM.chars().count(), FOLD_TO.chars().count());
         assert!(FOLD_TO.chars().all(|c| c.is_ascii_lowercase()));
-        let migration = include_str!("../../../migrations/server-postgres/0017_search_ascii_fold.sql");
+        let migration =
+            include_str!("../../../migrations/server-postgres/0017_search_ascii_fold.sql");
         assert!(
             migration.contains(&format!("'{FOLD_FROM}'"))
                 && migration.contains(&format!("'{FOLD_TO}'")),
