@@ -54,20 +54,44 @@ impl PushBudget {
     }
 
     /// Waits until a body of `bytes` fits (or, if larger than the budget, until all of it is
-    /// free), and holds that share until the permit is dropped.
-    pub async fn admit(&self, bytes: usize) -> tokio::sync::SemaphorePermit<'_> {
+    /// free), and holds that share until the returned guard is dropped.
+    pub async fn admit(&self, bytes: usize) -> Admitted<'_> {
         let want = u32::try_from(bytes.div_ceil(BUDGET_UNIT))
             .unwrap_or(u32::MAX)
             .clamp(1, self.total);
-        self.permits
+        let permit = self
+            .permits
             .acquire_many(want)
             .await
-            .expect("the budget's semaphore is never closed")
+            .expect("the budget's semaphore is never closed");
+        self.report();
+        Admitted {
+            budget: self,
+            permit: Some(permit),
+        }
+    }
+
+    fn report(&self) {
+        metrics::gauge!("bukti_push_budget_free_bytes").set(self.available() as f64);
     }
 
     /// Bytes not held by any push (a multiple of 1 KiB).
     pub fn available(&self) -> usize {
         self.permits.available_permits() * BUDGET_UNIT
+    }
+}
+
+/// A push's share of the budget, given back when dropped (its answer is made).
+#[derive(Debug)]
+pub struct Admitted<'a> {
+    budget: &'a PushBudget,
+    permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.budget.report();
     }
 }
 

@@ -41,6 +41,7 @@ mod photos_server;
 mod photos_server_hq;
 mod photos_shared_folder;
 mod processes;
+mod push_budget;
 mod rebuild;
 mod record_queries;
 mod record_scope;
