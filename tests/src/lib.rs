@@ -473,6 +473,17 @@ impl Hq {
     }
 }
 
+/// The server's `/metrics` page, as Prometheus reads it.
+pub async fn metrics_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(format!("{url}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 pub async fn status_json(resp: reqwest::Response) -> (u16, serde_json::Value) {
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("body");

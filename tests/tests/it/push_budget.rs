@@ -16,15 +16,9 @@ use tokio::{
 const GUARD: Duration = Duration::from_secs(20);
 
 async fn free_bytes(http: &reqwest::Client, url: &str) -> Option<u64> {
-    let text = http
-        .get(format!("{url}/metrics"))
-        .send()
+    bukti_tests::metrics_text(http, url)
         .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
+        .lines()
         .find(|l| l.starts_with("bukti_push_budget_free_bytes"))
         .and_then(|l| l.split_whitespace().last()?.parse::<f64>().ok())
         .map(|v| v as u64)

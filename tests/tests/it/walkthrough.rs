@@ -398,14 +398,7 @@ async fn readme_walkthrough_with_real_binaries() {
     assert_eq!(shown["record"]["review"]["verdict"], "valid", "{shown}");
     assert_eq!(shown["workflow"]["state"], "verified", "{shown}");
     assert_eq!(shown["record"]["counts"]["participants"], 31);
-    let metrics = http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = bukti_tests::metrics_text(&http, &url).await;
     assert!(metrics.contains("bukti_push_records_total"), "{metrics}");
     server.stop();
 }
