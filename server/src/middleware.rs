@@ -20,9 +20,9 @@ use crate::{
 /// Bytes of push bodies the server reads and holds at once, across all devices. A push waits,
 /// unread (the device's bytes stay in its socket), until the pushes before it leave room, so a
 /// shift's worth of devices reaching Wi-Fi together costs the server this much memory and not
-/// a body per device: with 50 devices pushing 1 MB batches at once, 34 of them would otherwise
-/// be held while 16 are merged. A body larger than the budget waits for all of it and is then
-/// read alone. Merging a held body costs a few times its size in Automerge state, for at most
+/// a body per device: with 50 devices pushing 1 MB batches at once, all 50 bodies would
+/// otherwise be held while two are merged. A body larger than the budget waits for all of it and
+/// is then read alone. Merging a held body costs a few times its size in Automerge state, for at most
 /// one batch per CPU (`ingest`).
 pub const PUSH_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 

@@ -43,8 +43,9 @@ pub enum QueryError {
 
 /// Accented Latin letters and the plain letters they fold to, pairwise. PostgreSQL folds with
 /// `translate` over exactly these two strings (in `0017_search_ascii_fold.sql`, checked by a
-/// test); SQLite's `remove_diacritics 2` folds the same letters (and more) by itself. Only letters whose Unicode
-/// decomposition is a base letter and a diacritic are listed, as those are what SQLite folds.
+/// test); SQLite's `remove_diacritics 2` folds the same letters (and more) by itself. Only
+/// letters whose Unicode decomposition is a base letter and a diacritic are listed, as those are
+/// what SQLite folds.
 pub const FOLD_FROM: &str = "àáâãäåāăąçćĉċčďèéêëēĕėęěĝğġģĥìíîïĩīĭįĵķĺļľñńņňòóôõöōŏőŕŗřśŝşšţťùúûüũūŭůűųŵýÿŷźżžÀÁÂÃÄÅĀĂĄÇĆĈĊČĎÈÉÊËĒĔĖĘĚĜĞĠĢĤÌÍÎÏĨĪĬĮĴĶĹĻĽÑŃŅŇÒÓÔÕÖŌŎŐŔŖŘŚŜŞŠŢŤÙÚÛÜŨŪŬŮŰŲŴÝŸŶŹŻŽ";
 pub const FOLD_TO: &str = "aaaaaaaaacccccdeeeeeeeeegggghiiiiiiiijklllnnnnoooooooorrrssssttuuuuuuuuuuwyyyzzzaaaaaaaaacccccdeeeeeeeeegggghiiiiiiiijklllnnnnoooooooorrrssssttuuuuuuuuuuwyyyzzz";
 
