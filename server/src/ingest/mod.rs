@@ -129,6 +129,7 @@ async fn apply(
                 };
                 let p = &w.projection;
                 let entered = Entered {
+                    id: records[unique[k]].id,
                     officer: p.officer.clone(),
                     captured_at: p.captured_at,
                     activity_at: p.activity_at,

@@ -36,15 +36,53 @@ pub trait FlagStore: Send + Sync {
     /// Sets (or with `None` clears) a unit's area; false when there is no such unit.
     async fn set_unit_area(&self, unit: &str, geojson: Option<&str>) -> Result<bool, StoreError>;
 
-    /// One officer's back-dated records (entered more than `min_delay_ms` after the activity
-    /// began) entered between `from` and `to`: `(record, entered at)`.
-    async fn backdated(
+    /// Around each of `points` (one officer's back-dated records, `(record, entered at)`): up to
+    /// [`AROUND`] of the officer's back-dated records entered just before it and as many just
+    /// after, within `window_ms`. Index seeks only, however many records the officer has.
+    async fn backdated_around(
         &self,
         officer: &str,
-        from: i64,
-        to: i64,
-        min_delay_ms: i64,
+        points: &[(RecordId, i64)],
+        window_ms: i64,
     ) -> Result<Vec<(RecordId, i64)>, StoreError>;
+}
+
+/// How many neighbours on each side [`FlagStore::backdated_around`] reads: one fewer than a
+/// burst needs, so any burst a point belongs to is among them.
+pub const AROUND: usize = bukti_core::evidence::flags::BURST_MIN_RECORDS - 1;
+
+/// Back-dated, in SQL: entered more than [`bukti_core::evidence::flags::BACKDATE_AFTER`] after
+/// the activity began. Written out, not bound, so the planners match it to the partial index
+/// `record_backdated` (migrations), whose predicate is this text.
+pub(crate) const BACKDATED: &str = "captured_at - activity_at > 86400000";
+
+/// Points per [`FlagStore::backdated_around`] statement: two `union all` terms each, far below
+/// SQLite's 500.
+const POINTS_PER_QUERY: usize = 50;
+
+/// The statement reading the neighbours of `n` points, after the officer as `$1`: each point
+/// binds its entry time, its record id, and the earliest and latest entry times to look at.
+fn around_sql(n: usize) -> String {
+    (0..n)
+        .flat_map(|i| {
+            let b = 2 + 4 * i;
+            let (at, id, lo, hi) = (b, b + 1, b + 2, b + 3);
+            let side = |cmp: &str, bound: String, dir: &str| {
+                format!(
+                    "select * from (select record_id, captured_at from record \
+                     where officer = $1 and {BACKDATED} and {bound} \
+                     and (captured_at, record_id) {cmp} (${at}, ${id}) \
+                     order by captured_at {dir}, record_id {dir} limit {AROUND}) as n{i}{}",
+                    if dir == "desc" { "b" } else { "a" }
+                )
+            };
+            [
+                side("<", format!("captured_at >= ${lo}"), "desc"),
+                side(">", format!("captured_at <= ${hi}"), "asc"),
+            ]
+        })
+        .collect::<Vec<_>>()
+        .join(" union all ")
 }
 
 /// An arrival flag (a few per photo: one statement each is cheap there).
@@ -217,26 +255,28 @@ macro_rules! impl_flag_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn backdated(
+            async fn backdated_around(
                 &self,
                 officer: &str,
-                from: i64,
-                to: i64,
-                min_delay_ms: i64,
+                points: &[(RecordId, i64)],
+                window_ms: i64,
             ) -> Result<Vec<(RecordId, i64)>, StoreError> {
-                let rows = sqlx::query(
-                    "select record_id, captured_at from record where officer = $1 \
-                     and captured_at between $2 and $3 and captured_at - activity_at > $4",
-                )
-                .bind(officer)
-                .bind(from)
-                .bind(to)
-                .bind(min_delay_ms)
-                .fetch_all(&self.$read)
-                .await?;
-                rows.iter()
-                    .map(|r| Ok((parse_id(&r.text("record_id")?)?, r.int("captured_at")?)))
-                    .collect()
+                let mut out = Vec::new();
+                for chunk in points.chunks(POINTS_PER_QUERY) {
+                    let sql = around_sql(chunk.len());
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(officer);
+                    for (id, at) in chunk {
+                        q = q
+                            .bind(*at)
+                            .bind(id.to_string())
+                            .bind(at.saturating_sub(window_ms))
+                            .bind(at.saturating_add(window_ms));
+                    }
+                    for r in q.fetch_all(&self.$read).await? {
+                        out.push((parse_id(&r.text("record_id")?)?, r.int("captured_at")?));
+                    }
+                }
+                Ok(out)
             }
         }
     };
@@ -244,3 +284,36 @@ macro_rules! impl_flag_store {
 
 impl_flag_store!(super::sqlite::SqliteStore, reader, writer);
 impl_flag_store!(super::postgres::PgStore, pool, pool);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backdated_predicate_is_the_rule_and_the_index() {
+        let ms = bukti_core::evidence::flags::BACKDATE_AFTER.as_millis();
+        assert_eq!(BACKDATED, format!("captured_at - activity_at > {ms}"));
+        for sql in [
+            include_str!("../../../migrations/server-sqlite/0016_backdated_index.sql"),
+            include_str!("../../../migrations/server-postgres/0018_backdated_index.sql"),
+        ] {
+            assert!(sql.contains("create index record_backdated"), "{sql}");
+            assert!(sql.contains(&format!("where {BACKDATED};")), "{sql}");
+        }
+    }
+
+    #[test]
+    fn each_point_reads_two_bounded_sides() {
+        let sql = around_sql(2);
+        assert_eq!(sql.matches(" union all ").count(), 3);
+        assert_eq!(sql.matches(&format!("limit {AROUND}")).count(), 4);
+        for part in [
+            "captured_at >= $4 and (captured_at, record_id) < ($2, $3)",
+            "captured_at <= $5 and (captured_at, record_id) > ($2, $3)",
+            "captured_at >= $8 and (captured_at, record_id) < ($6, $7)",
+            "captured_at <= $9 and (captured_at, record_id) > ($6, $7)",
+        ] {
+            assert!(sql.contains(part), "{part} not in {sql}");
+        }
+    }
+}

@@ -274,15 +274,45 @@ async fn a_burst_of_backdated_records_is_flagged_and_a_few_are_not(backend: Back
         &sample_record(SAWAN, "80000002", "Tepat waktu"),
     ));
     push(&server, &careful, &mut few, Timestamp::now()).await;
-
     let hq = server.hq(&server
         .hq_token("bali/buleleng", "Reviewer", "reviewer")
         .await);
+    let burst_officers = |page: &Value| -> Vec<String> {
+        let mut officers: Vec<String> = page["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|r| r["officer"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        officers.sort();
+        officers
+    };
     let (_, page) = hq.get("/records?flag=backdated_burst&limit=100").await;
+    assert_eq!(burst_officers(&page), vec!["80000001"; 6], "{page}");
+
+    // A burst typed in over two pushes: the second flags the first push's records too, and
+    // the careful officer's four stay unflagged while the typist's six keep theirs.
+    let split = server.raw_device(SAWAN, "80000003").await;
+    let mut first: Vec<RecordDoc> = (2..=4).map(|d| backdated(&split, d)).collect();
+    push(&server, &split, &mut first, Timestamp::now()).await;
+    let (_, page) = hq.get("/records?flag=backdated_burst&limit=100").await;
+    assert_eq!(
+        burst_officers(&page).len(),
+        6,
+        "three are not a burst yet: {page}"
+    );
+    let mut second: Vec<RecordDoc> = (8..=9).map(|d| backdated(&split, d)).collect();
+    push(&server, &split, &mut second, Timestamp::now()).await;
+    let (_, page) = hq.get("/records?flag=backdated_burst&limit=100").await;
+    let mut expected = vec!["80000001"; 6];
+    expected.extend(["80000003"; 5]);
+    assert_eq!(burst_officers(&page), expected, "{page}");
     let flagged = page["records"].as_array().expect("records");
-    assert_eq!(flagged.len(), 6, "{page}");
-    assert!(flagged.iter().all(|r| r["officer"] == "80000001"), "{page}");
-    let id = flagged[0]["id"].as_str().expect("id");
+    let id = flagged
+        .iter()
+        .find(|r| r["officer"] == "80000001")
+        .and_then(|r| r["id"].as_str())
+        .expect("a typist's record");
     let (_, view) = hq.get(&format!("/records/{id}")).await;
     assert_eq!(view["flags"][0]["amount"], 6.0, "{view}");
     assert!(

@@ -252,8 +252,8 @@ impl Flag {
                 format!("The device's clock was {a:.0} minutes off the server's when it sent this: the times in this record cannot be taken at face value."),
             ),
             FlagCode::BackdatedBurst => (
-                format!("Salah satu dari {a:.0} catatan mundur tanggal yang dibuat petugas yang sama dalam satu jam."),
-                format!("One of {a:.0} back-dated records the same officer entered within one hour."),
+                format!("Salah satu dari {a:.0} catatan mundur tanggal yang dibuat petugas yang sama berdekatan waktunya (lima atau lebih dalam satu jam)."),
+                format!("One of {a:.0} back-dated records the same officer entered close together (five or more within one hour)."),
             ),
         };
         if english { en } else { id }
