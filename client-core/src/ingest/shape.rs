@@ -10,9 +10,11 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::{
-    AutoCommit, Change, ObjId, ObjType, ROOT, ReadDoc,
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc,
     legacy::{ObjectId, OpId, OpType},
 };
+
+use super::NewChange;
 
 /// Objects nested under the root: a record uses 3 (`photos` → photo → `gps`).
 pub const MAX_DEPTH: usize = 8;
@@ -46,7 +48,7 @@ pub enum ShapeError {
 }
 
 /// Checks `doc`, into which `new` changes were just applied, against every limit.
-pub fn check(doc: &AutoCommit, new: &[Change]) -> Result<(), ShapeError> {
+pub fn check(doc: &AutoCommit, new: &[NewChange]) -> Result<(), ShapeError> {
     let stats = doc.stats();
     if stats.num_ops > MAX_OPS {
         return Err(ShapeError::TooManyOps { ops: stats.num_ops });
@@ -63,9 +65,8 @@ pub fn check(doc: &AutoCommit, new: &[Change]) -> Result<(), ShapeError> {
     }
     let mut depths = Depths::new(doc);
     let mut touched: HashSet<ObjectId> = HashSet::new();
-    for change in new {
-        let expanded = change.decode();
-        let start = change.start_op().get();
+    for NewChange { expanded, .. } in new {
+        let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
             touched.insert(op.obj.clone());
             if let OpType::Make(_) = op.action {
@@ -73,7 +74,7 @@ pub fn check(doc: &AutoCommit, new: &[Change]) -> Result<(), ShapeError> {
                 if depth > MAX_DEPTH {
                     return Err(ShapeError::TooDeep { depth });
                 }
-                let id = OpId::new(start + i as u64, change.actor_id());
+                let id = OpId::new(start + i as u64, &expanded.actor_id);
                 depths.created.insert(ObjectId::Id(id), depth);
             }
         }
@@ -144,8 +145,12 @@ mod tests {
 
     use super::*;
 
-    fn new_changes(doc: &mut AutoCommit) -> Vec<Change> {
+    fn new_changes(doc: &mut AutoCommit) -> Vec<NewChange> {
         doc.get_changes(&[])
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| NewChange::of(i, c))
+            .collect()
     }
 
     fn nested(depth: usize) -> AutoCommit {
@@ -189,7 +194,11 @@ mod tests {
         doc.put_object(&obj, "y", ObjType::List)
             .unwrap_or_else(|e| panic!("{e}"));
         doc.commit();
-        let changes = doc.get_changes(&before);
+        let changes: Vec<NewChange> = doc
+            .get_changes(&before)
+            .into_iter()
+            .map(|c| NewChange::of(0, c))
+            .collect();
         assert_eq!(changes.len(), 1, "only the deepening change is new");
         assert!(matches!(
             check(&doc, &changes),
@@ -254,7 +263,7 @@ mod tests {
             doc.put(ROOT, "n", i).unwrap_or_else(|e| panic!("{e}"));
             doc.commit();
         }
-        let before = doc.get_changes(&[]);
+        let before = new_changes(&mut doc);
         let last = before.last().cloned().into_iter().collect::<Vec<_>>();
         assert_eq!(
             check(&doc, &last),

@@ -15,11 +15,12 @@
 use std::collections::HashSet;
 
 use automerge::{
-    AutoCommit, Change, ObjId, ObjType, ROOT, ReadDoc, Value,
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value,
     legacy::{Key, ObjectId, OpId, OpType},
 };
 
 use super::{Problem, schema};
+use crate::ingest::NewChange;
 
 /// 2000-01-01T00:00:00Z in milliseconds: no honest change is older.
 pub const EARLIEST_TIME_MS: i64 = 946_684_800_000;
@@ -54,10 +55,13 @@ impl Existing {
 
 /// Checks the changes `new` (each with its index in the push) that were merged into `doc`;
 /// `stored` holds the containers of the document before the merge, `None` for a new record.
-pub fn check(stored: Option<&Existing>, doc: &AutoCommit, new: &[(usize, Change)]) -> Vec<Problem> {
+pub fn check(stored: Option<&Existing>, doc: &AutoCommit, new: &[NewChange]) -> Vec<Problem> {
     let mut out = Vec::new();
-    for (index, change) in new {
-        if let Some(why) = time_problem(change.timestamp()) {
+    for NewChange {
+        index, expanded, ..
+    } in new
+    {
+        if let Some(why) = time_problem(expanded.time) {
             out.push(Problem::new(&format!("changes[{index}].time"), &why));
         }
     }
@@ -126,18 +130,14 @@ const CREATE_ADVICE: &str = "a new record's first change must create the maps `c
      review: {}); maps that two devices create separately are different objects and one side's \
      values are lost";
 
-fn containers(
-    stored: Option<&Existing>,
-    doc: &AutoCommit,
-    new: &[(usize, Change)],
-) -> Vec<Problem> {
+fn containers(stored: Option<&Existing>, doc: &AutoCommit, new: &[NewChange]) -> Vec<Problem> {
     let list = container_list();
     let mut out = Vec::new();
     let first = match stored {
         Some(_) => None,
         None => {
-            let roots: Vec<&(usize, Change)> =
-                new.iter().filter(|(_, c)| c.deps().is_empty()).collect();
+            let roots: Vec<&NewChange> =
+                new.iter().filter(|n| n.expanded.deps.is_empty()).collect();
             if roots.len() != 1 {
                 out.push(Problem::new(
                     "changes",
@@ -149,7 +149,7 @@ fn containers(
                 ));
                 return out;
             }
-            Some(roots[0].0)
+            Some(roots[0].index)
         }
     };
     // Every object that is or was a container, so `services` is found under any `counts`.
@@ -175,11 +175,13 @@ fn containers(
     };
     // Creations in the first change first (a container's children point at its new id).
     let mut created_in_first: Vec<String> = Vec::new();
-    let mut ordered: Vec<&(usize, Change)> = new.iter().collect();
-    ordered.sort_by_key(|(i, _)| Some(*i) != first);
-    for (index, change) in ordered {
-        let expanded = change.decode();
-        let start = change.start_op().get();
+    let mut ordered: Vec<&NewChange> = new.iter().collect();
+    ordered.sort_by_key(|n| Some(n.index) != first);
+    for NewChange {
+        index, expanded, ..
+    } in ordered
+    {
+        let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
             let Key::Map(key) = &op.key else { continue };
             for c in &list {
@@ -187,7 +189,7 @@ fn containers(
                     continue;
                 }
                 let is_map = matches!(op.action, OpType::Make(ObjType::Map));
-                let id = ObjectId::Id(OpId::new(start + i as u64, change.actor_id()));
+                let id = ObjectId::Id(OpId::new(start + i as u64, &expanded.actor_id));
                 let existed_before = stored.is_some_and(|s| s.get(&c.path).is_some());
                 let allowed = is_map
                     && !created_in_first.contains(&c.path)
@@ -252,8 +254,12 @@ mod tests {
         Record::new("bali/buleleng/sawan", "87010123", "patroli", "Patroli")
     }
 
-    fn new_changes(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<(usize, Change)> {
-        doc.get_changes(heads).into_iter().enumerate().collect()
+    fn new_changes(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Vec<NewChange> {
+        doc.get_changes(heads)
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| NewChange::of(i, c))
+            .collect()
     }
 
     #[test]

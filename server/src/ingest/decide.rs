@@ -192,7 +192,7 @@ pub fn decide(
     let changes: Vec<String> = merged
         .new
         .iter()
-        .map(|(_, c)| c.hash().to_string())
+        .map(|n| n.change.hash().to_string())
         .collect();
     let log = match &ctx.proof {
         Some(proof) => {
