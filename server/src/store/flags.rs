@@ -72,8 +72,7 @@ fn around_sql(n: usize) -> String {
                     "select * from (select record_id, captured_at from record \
                      where officer = $1 and {BACKDATED} and {bound} \
                      and (captured_at, record_id) {cmp} (${at}, ${id}) \
-                     order by captured_at {dir}, record_id {dir} limit {AROUND}) as n{i}{}",
-                    if dir == "desc" { "b" } else { "a" }
+                     order by captured_at {dir}, record_id {dir} limit {AROUND}) as n{i}{dir}"
                 )
             };
             [
