@@ -16,8 +16,15 @@
 //!
 //! ```sh
 //! cargo bench -p bukti-tests --bench sync -- [--store sqlite|postgres|both] [--devices 20]
-//!     [--records 500] [--preload 0] [--rounds 3]
+//!     [--records 500] [--preload 0] [--preload-cache DIR] [--rounds 3]
 //! ```
+//!
+//! `--preload-cache DIR` keeps the first preloaded store of each kind in `DIR` (the SQLite data
+//! folder copied, a template database on PostgreSQL) and starts later rounds and runs from a
+//! copy of it: a million records take minutes to load and seconds to copy. A server with newer
+//! migrations applies them to the copy as it starts, before anything is timed (to time one,
+//! run `bukti-server` on a copy yourself). Empty `DIR` after a change to what the preload
+//! writes.
 //!
 //! The server is the `test-bukti-server` binary the same `cargo bench` builds (one compile). PostgreSQL comes from `BUKTI_TEST_POSTGRES`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); a database is created per round and
@@ -28,7 +35,11 @@ mod server;
 #[path = "sync/workload.rs"]
 mod workload;
 
-use std::{path::Path, sync::Arc, time::Instant};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Instant,
+};
 
 use bukti_core::device::NoProgress;
 use serde_json::json;
@@ -41,6 +52,7 @@ struct Options {
     devices: usize,
     records: usize,
     preload: usize,
+    preload_cache: Option<PathBuf>,
     rounds: usize,
 }
 
@@ -50,6 +62,7 @@ fn options() -> Options {
         devices: 20,
         records: 500,
         preload: 0,
+        preload_cache: None,
         rounds: 3,
     };
     let mut args = std::env::args().skip(1);
@@ -74,6 +87,7 @@ fn options() -> Options {
             "--devices" => o.devices = number(value(&a)),
             "--records" => o.records = number(value(&a)),
             "--preload" => o.preload = number(value(&a)),
+            "--preload-cache" => o.preload_cache = Some(value(&a).into()),
             "--rounds" => o.rounds = number(value(&a)).max(1),
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
@@ -99,8 +113,9 @@ struct Round {
     /// The restarted server's peak RSS through the pull.
     pull_rss_mb: f64,
     preload_rps: f64,
-    /// Per phase: (wall s, server CPU s, bench CPU s, server handler s, requests).
-    profile: Vec<(&'static str, [f64; 5])>,
+    /// Per phase: (wall s, server CPU s, bench CPU s, server handler s, requests, server
+    /// bytes written).
+    profile: Vec<(&'static str, [f64; 6])>,
 }
 
 /// Wall time, CPU of both processes and handler time around one timed phase.
@@ -108,6 +123,7 @@ struct Phase {
     start: Instant,
     server_cpu: f64,
     bench_cpu: f64,
+    written: f64,
     handler: (f64, f64),
     route: &'static str,
 }
@@ -118,12 +134,13 @@ impl Phase {
             handler: server.route_time(route).await,
             server_cpu: server.cpu_seconds(),
             bench_cpu: cpu_seconds("self"),
+            written: server.bytes_written(),
             route,
             start: Instant::now(),
         }
     }
 
-    async fn end(self, server: &Server) -> [f64; 5] {
+    async fn end(self, server: &Server) -> [f64; 6] {
         let wall = self.start.elapsed().as_secs_f64();
         let (server_cpu, bench_cpu) = (server.cpu_seconds(), cpu_seconds("self"));
         let (sum, count) = server.route_time(self.route).await;
@@ -133,31 +150,70 @@ impl Phase {
             bench_cpu - self.bench_cpu,
             sum - self.handler.0,
             count - self.handler.1,
+            server.bytes_written() - self.written,
         ]
     }
+}
+
+/// A fresh store for a round: empty, preloaded from the cache, or preloaded now over HTTP (and
+/// then kept in the cache, if there is one). Returns the store, its running server and the
+/// preload's records/s (0 when none was pushed).
+async fn preloaded_store(
+    exe: &Path,
+    store: Store,
+    o: &Options,
+    preload: &dyn Fn() -> Arc<Preload>,
+    tag: &str,
+) -> (StoreSpec, Server, f64) {
+    let cache = o.preload_cache.as_deref().filter(|_| o.preload > 0);
+    if let Some(cache) = cache {
+        let started = Instant::now();
+        if let Some(spec) = StoreSpec::from_cache(cache, store, o.preload).await {
+            eprintln!(
+                "{tag} {} preloaded records copied from {} in {:.1} s",
+                o.preload,
+                cache.display(),
+                started.elapsed().as_secs_f64()
+            );
+            let server = Server::start(exe, &spec, None).await;
+            return (spec, server, 0.0);
+        }
+    }
+    let spec = StoreSpec::fresh(store).await;
+    let mut server = Server::start(exe, &spec, None).await;
+    if o.preload == 0 {
+        return (spec, server, 0.0);
+    }
+    eprintln!("{tag} preloading {} records", o.preload);
+    let rps = preload().push(&server.url, &spec.token(exe, "bali")).await;
+    eprintln!(
+        "{tag} preloaded at {rps:.0} records/s; {}",
+        server.rss_now()
+    );
+    if let Some(cache) = cache {
+        let port = server.port();
+        server.stop();
+        spec.save_to_cache(cache, store, o.preload).await;
+        eprintln!("{tag} kept the preloaded store in {}", cache.display());
+        server = Server::start(exe, &spec, Some(port)).await;
+    }
+    (spec, server, rps)
 }
 
 async fn round(
     exe: &Path,
     store: Store,
     o: &Options,
-    preload: Option<&Arc<Preload>>,
+    preload: &dyn Fn() -> Arc<Preload>,
     n: usize,
 ) -> Round {
     let tag = format!("[{} round {}]", store.name(), n + 1);
-    let spec = StoreSpec::fresh(store).await;
+    let (spec, mut server, preload_rps) = preloaded_store(exe, store, o, preload, &tag).await;
     let token = spec.token(exe, workload::POLRES);
-    let mut server = Server::start(exe, &spec, None).await;
-    let mut out = Round::default();
-    if let Some(p) = preload {
-        eprintln!("{tag} preloading {} records", p.records);
-        out.preload_rps = p.push(&server.url, &spec.token(exe, "bali")).await;
-        eprintln!(
-            "{tag} preloaded at {:.0} records/s; {}",
-            out.preload_rps,
-            server.rss_now()
-        );
-    }
+    let mut out = Round {
+        preload_rps,
+        ..Round::default()
+    };
     eprintln!(
         "{tag} capturing {} x {} records on 2 x {} devices",
         o.records, 2, o.devices
@@ -182,9 +238,12 @@ async fn round(
     out.wave1_rps = pushed as f64 / p[0];
     out.profile.push(("wave 1 push", p));
     eprintln!(
-        "{tag} wave 1: {pushed} records in {:.2} s = {:.0} records/s; {}",
+        "{tag} wave 1: {pushed} records in {:.2} s = {:.0} records/s, server CPU {:.0} µs \
+         and {:.0} bytes written per record; {}",
         p[0],
         out.wave1_rps,
+        p[1] * 1e6 / pushed as f64,
+        p[5] / pushed as f64,
         server.rss_now()
     );
 
@@ -199,9 +258,12 @@ async fn round(
     out.burst_rps = pushed as f64 / p[0];
     out.profile.push(("burst push", p));
     eprintln!(
-        "{tag} burst: {pushed} records in {:.2} s = {:.0} records/s; {}",
+        "{tag} burst: {pushed} records in {:.2} s = {:.0} records/s, server CPU {:.0} µs \
+         and {:.0} bytes written per record; {}",
         p[0],
         out.burst_rps,
+        p[1] * 1e6 / pushed as f64,
+        p[5] / pushed as f64,
         server.rss_now()
     );
 
@@ -254,15 +316,21 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let exe = server::build_server();
-    let preload = (o.preload > 0).then(|| {
-        eprintln!("bench: building {} preload records", o.preload);
-        Arc::new(Preload::build(o.preload))
-    });
+    // Built on first use: not at all when every round's preload comes from the cache.
+    let built = std::sync::OnceLock::new();
+    let preload = || {
+        built
+            .get_or_init(|| {
+                eprintln!("bench: building {} preload records", o.preload);
+                Arc::new(Preload::build(o.preload))
+            })
+            .clone()
+    };
     let mut results = Vec::new();
     let mut rows = Vec::new();
     for &store in &o.stores {
         let rounds: Vec<Round> = (0..o.rounds)
-            .map(|n| rt.block_on(round(&exe, store, &o, preload.as_ref(), n)))
+            .map(|n| rt.block_on(round(&exe, store, &o, &preload, n)))
             .collect();
         let m = |f: fn(&Round) -> f64| median(rounds.iter().map(f).collect());
         let row = format!(
@@ -283,18 +351,19 @@ fn main() {
             let f = |k: usize| median(rounds.iter().map(|r| r.profile[i].1[k]).collect());
             eprintln!(
                 "{} {name}: wall {:.2} s, server CPU {:.2} s, bench (devices) CPU {:.2} s, \
-                 server handler time {:.2} s over {} requests",
+                 server handler time {:.2} s over {} requests, server wrote {:.0} MB",
                 store.name(),
                 f(0),
                 f(1),
                 f(2),
                 f(3),
-                f(4)
+                f(4),
+                f(5) / 1e6
             );
             profile.insert(
                 (*name).to_owned(),
                 json!({"wall_s": f(0), "server_cpu_s": f(1), "bench_cpu_s": f(2),
-                       "handler_s": f(3), "requests": f(4)}),
+                       "handler_s": f(3), "requests": f(4), "server_written_bytes": f(5)}),
             );
         }
         results.push(json!({

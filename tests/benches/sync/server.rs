@@ -158,6 +158,59 @@ impl StoreSpec {
         }
     }
 
+    /// Keeps this store's contents (the server stopped) as the preload of `n` records under
+    /// `cache`, for [`Self::from_cache`]: the data folder copied on SQLite, a template database
+    /// on PostgreSQL, whose name the cache folder records.
+    pub async fn save_to_cache(&self, cache: &Path, store: Store, n: usize) {
+        let entry = cache_entry(cache, store, n);
+        let partial = entry.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&partial);
+        copy_dir(self.data.path(), &partial);
+        if let Some(url) = &self.database_url {
+            let name = url.rsplit_once('/').map_or("", |(_, n)| n);
+            let template = format!("bukti_bench_preload_{n}");
+            let mut admin = PgConnection::connect(&pg_admin()).await.expect("connect");
+            for sql in [
+                format!("drop database if exists {template} with (force)"),
+                format!("create database {template} template {name}"),
+            ] {
+                admin
+                    .execute(sqlx::AssertSqlSafe(sql))
+                    .await
+                    .expect("keep the preloaded database as a template");
+            }
+            std::fs::write(partial.join("postgres-template"), template).expect("write cache");
+        }
+        let _ = std::fs::remove_dir_all(&entry);
+        std::fs::rename(&partial, &entry).expect("move the preload cache into place");
+    }
+
+    /// A fresh store holding the preload of `n` records that [`Self::save_to_cache`] kept, or
+    /// `None` if there is none.
+    pub async fn from_cache(cache: &Path, store: Store, n: usize) -> Option<StoreSpec> {
+        let entry = cache_entry(cache, store, n);
+        if !entry.is_dir() {
+            return None;
+        }
+        let spec = StoreSpec::fresh(store).await;
+        copy_dir(&entry, spec.data.path());
+        if let Some(url) = &spec.database_url {
+            let template = std::fs::read_to_string(entry.join("postgres-template")).ok()?;
+            let name = url.rsplit_once('/').map_or("", |(_, n)| n);
+            let mut admin = PgConnection::connect(&pg_admin()).await.expect("connect");
+            for sql in [
+                format!("drop database {name} with (force)"),
+                format!("create database {name} template {template}"),
+            ] {
+                admin
+                    .execute(sqlx::AssertSqlSafe(sql))
+                    .await
+                    .expect("copy the preloaded template database");
+            }
+        }
+        Some(spec)
+    }
+
     /// `bukti-server token create` over this store; returns the printed token.
     pub fn token(&self, exe: &Path, unit: &str) -> String {
         let demo = Command::new(exe)
@@ -182,6 +235,24 @@ impl StoreSpec {
             .expect("token is UTF-8")
             .trim()
             .to_owned()
+    }
+}
+
+fn cache_entry(cache: &Path, store: Store, n: usize) -> PathBuf {
+    cache.join(format!("{}-{n}", store.name()))
+}
+
+/// Copies the files under `from` into `to` (created if needed), recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a folder");
+    for entry in std::fs::read_dir(from).expect("read a folder") {
+        let entry = entry.expect("read a folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
     }
 }
 
@@ -271,7 +342,8 @@ impl Server {
 
     async fn wait_healthy(&self) {
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Long enough for the migrations a server applies to a preload cache made before them.
+        let deadline = Instant::now() + Duration::from_secs(300);
         while Instant::now() < deadline {
             if let Ok(r) = http.get(format!("{}/healthz", self.url)).send().await
                 && r.status().is_success()
@@ -281,9 +353,13 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!(
-            "bukti-server at {} did not become healthy in 30 s",
+            "bukti-server at {} did not become healthy in 5 minutes",
             self.url
         );
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn pid(&self) -> u32 {
@@ -292,6 +368,16 @@ impl Server {
 
     pub fn cpu_seconds(&self) -> f64 {
         cpu_seconds(&self.pid().to_string())
+    }
+
+    /// Bytes the process has handed to `write` and its kin (`wchar` in `/proc/<pid>/io`): on
+    /// SQLite, mostly the WAL and the checkpoint copying it back; also every socket write.
+    pub fn bytes_written(&self) -> f64 {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid())).unwrap_or_default();
+        io.lines()
+            .find_map(|l| l.strip_prefix("wchar:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// Peak RSS in MB: the kernel's high-water mark, or the sampled maximum if larger.
