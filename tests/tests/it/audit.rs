@@ -245,12 +245,12 @@ impl ServerProcess {
     fn start(server: &TestServer) -> ServerProcess {
         let mut child = crate::bins::server_command(server)
             .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start bukti-server");
-        // tracing writes the server's log to stdout.
-        let mut log = BufReader::new(child.stdout.take().expect("stdout"));
+        // tracing writes the server's log to stderr.
+        let mut log = BufReader::new(child.stderr.take().expect("stderr"));
         let mut line = String::new();
         let addr = loop {
             line.clear();

@@ -112,6 +112,14 @@ async fn a_signed_push_is_receipted_logged_and_its_head_signed(backend: Backend)
         (report.log_entries, report.signed_pushes, report.records),
         (4, 2, 1)
     );
+    // The log stays append-only through its migrations (SQLite's copies the table).
+    for sql in [
+        "update evidence_log set at_ms = at_ms + 1 where seq = 1",
+        "delete from evidence_log where seq = 4",
+    ] {
+        let refused = server.execute_sql(sql).await.expect_err("refused");
+        assert!(refused.contains("append-only"), "{refused}");
+    }
     server.finish().await;
 }
 

@@ -299,8 +299,9 @@ async fn readme_walkthrough_with_real_binaries() {
     assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
     // The Polsek curates: its operator retags the record and marks it ready, the Kapolsek
     // forwards it to the Polres (each with an HQ token made at the server).
+    // Scripts take the token from stdout: logs, even at debug level, go to stderr.
     let token = |name: &str, role: &str| {
-        let out = run(&mut admin(&[
+        let out = run(admin(&[
             "token",
             "create",
             "--unit",
@@ -309,11 +310,15 @@ async fn readme_walkthrough_with_real_binaries() {
             name,
             "--role",
             role,
-        ]));
-        String::from_utf8(out.stdout)
-            .expect("utf-8")
-            .trim()
-            .to_owned()
+        ])
+        .env("RUST_LOG", "debug"));
+        assert!(!out.stderr.is_empty(), "debug logs on stderr");
+        let token = String::from_utf8(out.stdout).expect("utf-8");
+        assert!(
+            token.starts_with("bkt_") && token.trim_end().lines().count() == 1,
+            "stdout holds the token alone: {token:?}"
+        );
+        token.trim().to_owned()
     };
     let operator = token("Bripka Sari", "operator");
     let kapolsek = token("Kapolsek Sawan", "approver");
