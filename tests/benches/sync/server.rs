@@ -169,16 +169,7 @@ impl StoreSpec {
         if let Some(url) = &self.database_url {
             let name = url.rsplit_once('/').map_or("", |(_, n)| n);
             let template = format!("bukti_bench_preload_{n}");
-            let mut admin = PgConnection::connect(&pg_admin()).await.expect("connect");
-            for sql in [
-                format!("drop database if exists {template} with (force)"),
-                format!("create database {template} template {name}"),
-            ] {
-                admin
-                    .execute(sqlx::AssertSqlSafe(sql))
-                    .await
-                    .expect("keep the preloaded database as a template");
-            }
+            replace_database(&template, name).await;
             std::fs::write(partial.join("postgres-template"), template).expect("write cache");
         }
         let _ = std::fs::remove_dir_all(&entry);
@@ -197,16 +188,7 @@ impl StoreSpec {
         if let Some(url) = &spec.database_url {
             let template = std::fs::read_to_string(entry.join("postgres-template")).ok()?;
             let name = url.rsplit_once('/').map_or("", |(_, n)| n);
-            let mut admin = PgConnection::connect(&pg_admin()).await.expect("connect");
-            for sql in [
-                format!("drop database {name} with (force)"),
-                format!("create database {name} template {template}"),
-            ] {
-                admin
-                    .execute(sqlx::AssertSqlSafe(sql))
-                    .await
-                    .expect("copy the preloaded template database");
-            }
+            replace_database(name, &template).await;
         }
         Some(spec)
     }
@@ -231,10 +213,28 @@ impl StoreSpec {
             .output()
             .expect("run bukti-server token create");
         assert!(out.status.success(), "token create failed: {out:?}");
-        String::from_utf8(out.stdout)
-            .expect("token is UTF-8")
-            .trim()
+        // The line with the token: older server builds (compared with BENCH_SERVER_EXE) logged
+        // to stdout too, and on a large store a slow-statement warning came before it.
+        let stdout = String::from_utf8(out.stdout).expect("token is UTF-8");
+        stdout
+            .lines()
+            .find(|l| l.starts_with("bkt_"))
+            .unwrap_or_else(|| panic!("no token in {stdout:?}"))
             .to_owned()
+    }
+}
+
+/// Makes PostgreSQL database `name` a copy of `template`, dropping any `name` there was.
+async fn replace_database(name: &str, template: &str) {
+    let mut admin = PgConnection::connect(&pg_admin()).await.expect("connect");
+    for sql in [
+        format!("drop database if exists {name} with (force)"),
+        format!("create database {name} template {template}"),
+    ] {
+        admin
+            .execute(sqlx::AssertSqlSafe(sql))
+            .await
+            .unwrap_or_else(|e| panic!("copy database {template} as {name}: {e}"));
     }
 }
 
@@ -370,8 +370,9 @@ impl Server {
         cpu_seconds(&self.pid().to_string())
     }
 
-    /// Bytes the process has handed to `write` and its kin (`wchar` in `/proc/<pid>/io`): on
-    /// SQLite, mostly the WAL and the checkpoint copying it back; also every socket write.
+    /// Bytes the process has handed to `write` and `pwrite` (`wchar` in `/proc/<pid>/io`): on
+    /// SQLite, the WAL and the checkpoint copying it back into the database file. Sockets,
+    /// written with `send`, do not count, so on PostgreSQL it is about 0.
     pub fn bytes_written(&self) -> f64 {
         let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid())).unwrap_or_default();
         io.lines()
