@@ -30,6 +30,8 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); a database is created per round and
 //! dropped after. Progress goes to stderr, then a table and one `RESULT {json}` line.
 
+#[path = "sync/cache.rs"]
+mod cache;
 #[path = "sync/server.rs"]
 mod server;
 #[path = "sync/workload.rs"]
