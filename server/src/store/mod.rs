@@ -35,6 +35,7 @@ use bukti_core::{RecordId, unit::UnitPath};
 use serde::Serialize;
 
 pub use query::ListFilter;
+pub use rows::bind_all;
 
 use crate::projection::Projection;
 

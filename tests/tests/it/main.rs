@@ -42,6 +42,7 @@ mod photos_server_hq;
 mod photos_shared_folder;
 mod processes;
 mod push_budget;
+mod query_plans;
 mod rebuild;
 mod record_queries;
 mod record_scope;

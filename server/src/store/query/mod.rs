@@ -165,6 +165,10 @@ impl Builder {
     }
 }
 
+/// `record_state`'s predicate (migrations 0019 SQLite, 0020 PostgreSQL): the work queues leave
+/// out the records every push adds, which nobody has curated yet.
+const NOT_CAPTURED: &str = "r.state <> 'captured'";
+
 /// The columns [`super::RecordSummary`] is read from, in order (`string_agg` with an order is
 /// SQLite's too since 3.44; the bundled SQLite is newer).
 const SUMMARY_COLUMNS: &str = "r.record_id, r.unit, r.officer, r.kind, r.title, r.status, r.verdict, \
@@ -311,6 +315,16 @@ fn filtered(
         if let Some(v) = value {
             b.sql(" and ").sql(column).sql(" = ").text(v);
         }
+    }
+    // SQLite uses a partial index only for a query that states its predicate: a bound state
+    // does not imply it.
+    if state_column == "r.state"
+        && f.state
+            .as_deref()
+            .and_then(State::parse)
+            .is_some_and(|s| s != State::Captured)
+    {
+        b.sql(" and ").sql(NOT_CAPTURED);
     }
     if let Some(code) = &f.lke {
         b.sql(
