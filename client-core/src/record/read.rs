@@ -25,8 +25,8 @@ pub const MAP_ADVICE: &str = "expected a plain value, found a map (in @automerge
      wrapper such as new A.Uint(n) inside an object literal is stored as a map {value: n}: assign \
      the wrapper directly, d.counts.participants = new A.Uint(n), or write a plain whole number)";
 
-/// A map's visible entries: its value and object id by key.
-type Entries = HashMap<String, (Value<'static>, ObjId)>;
+/// A map's visible entries (key, value, object id), sorted by key.
+type Entries = Vec<(String, Value<'static>, ObjId)>;
 
 struct Reader<'a, D: ReadDoc> {
     doc: &'a D,
@@ -50,16 +50,29 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
     /// The visible value of `key` in the map `obj` (the one `get` returns when writers
     /// conflict).
     fn entry(&mut self, obj: &ObjId, key: &str) -> Option<(Value<'static>, ObjId)> {
+        let entries = self.entries(obj);
+        let at = entries
+            .binary_search_by(|(k, _, _)| k.as_str().cmp(key))
+            .ok()?;
+        let (_, value, id) = &entries[at];
+        Some((value.clone(), id.clone()))
+    }
+
+    fn entries(&mut self, obj: &ObjId) -> &Entries {
         let doc = self.doc;
-        let entries = self.maps.entry(obj.clone()).or_insert_with(|| {
-            doc.map_range(obj, ..)
+        self.maps.entry(obj.clone()).or_insert_with(|| {
+            let mut entries: Entries = doc
+                .map_range(obj, ..)
                 .map(|item| {
                     let id = item.id();
-                    (item.key.into_owned(), (item.value.into_value(), id))
+                    (item.key.into_owned(), item.value.into_value(), id)
                 })
-                .collect()
-        });
-        entries.get(key).cloned()
+                .collect();
+            // Already in order (one linear pass), unless Automerge orders some keys otherwise
+            // than Rust's byte order; the lookup's binary search needs the latter.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries
+        })
     }
 
     fn scalar(&mut self, obj: &ObjId, key: &str, path: &str) -> Option<ScalarValue> {
@@ -143,8 +156,12 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
         }
     }
 
-    fn keys(&self, obj: &ObjId) -> Vec<String> {
-        self.doc.keys(obj).collect()
+    /// The map's keys, from the entries read for its fields (not a second walk of the map).
+    fn keys(&mut self, obj: &ObjId) -> Vec<String> {
+        self.entries(obj)
+            .iter()
+            .map(|(k, _, _)| k.clone())
+            .collect()
     }
 
     fn problem(&mut self, path: &str, message: &str) {
