@@ -16,8 +16,13 @@
 //!
 //! ```sh
 //! cargo bench -p bukti-tests --bench sync -- [--store sqlite|postgres|both] [--devices 20]
-//!     [--records 500] [--preload 0] [--preload-cache DIR] [--rounds 3]
+//!     [--records 500] [--preload 0] [--preload-days 0] [--preload-cache DIR] [--rounds 3]
 //! ```
+//!
+//! The preload's activity times fall in the same fortnight as the timed records' (the worst
+//! case for the indexes in activity order: every new record lands among stored ones), unless
+//! `--preload-days D` spreads them over the last D days, as a store that grew over D days of
+//! field work holds them (each captured within hours of its activity).
 //!
 //! `--preload-cache DIR` keeps the first preloaded store of each kind in `DIR` (the SQLite data
 //! folder copied, a template database on PostgreSQL) and starts later rounds and runs from a
@@ -54,8 +59,20 @@ struct Options {
     devices: usize,
     records: usize,
     preload: usize,
+    /// Days the preload's activity times span back from now; 0 for the timed records' fortnight.
+    preload_days: usize,
     preload_cache: Option<PathBuf>,
     rounds: usize,
+}
+
+impl Options {
+    /// What names this preload in the cache: its size, and its span when not the default.
+    fn preload_label(&self) -> String {
+        match self.preload_days {
+            0 => self.preload.to_string(),
+            days => format!("{}-{days}d", self.preload),
+        }
+    }
 }
 
 fn options() -> Options {
@@ -64,6 +81,7 @@ fn options() -> Options {
         devices: 20,
         records: 500,
         preload: 0,
+        preload_days: 0,
         preload_cache: None,
         rounds: 3,
     };
@@ -89,6 +107,7 @@ fn options() -> Options {
             "--devices" => o.devices = number(value(&a)),
             "--records" => o.records = number(value(&a)),
             "--preload" => o.preload = number(value(&a)),
+            "--preload-days" => o.preload_days = number(value(&a)),
             "--preload-cache" => o.preload_cache = Some(value(&a).into()),
             "--rounds" => o.rounds = number(value(&a)).max(1),
             // cargo bench passes --bench to harness = false targets.
@@ -170,7 +189,7 @@ async fn preloaded_store(
     let cache = o.preload_cache.as_deref().filter(|_| o.preload > 0);
     if let Some(cache) = cache {
         let started = Instant::now();
-        if let Some(spec) = StoreSpec::from_cache(cache, store, o.preload).await {
+        if let Some(spec) = StoreSpec::from_cache(cache, store, &o.preload_label()).await {
             eprintln!(
                 "{tag} {} preloaded records copied from {} in {:.1} s",
                 o.preload,
@@ -195,7 +214,7 @@ async fn preloaded_store(
     if let Some(cache) = cache {
         let port = server.port();
         server.stop();
-        spec.save_to_cache(cache, store, o.preload).await;
+        spec.save_to_cache(cache, store, &o.preload_label()).await;
         eprintln!("{tag} kept the preloaded store in {}", cache.display());
         server = Server::start(exe, &spec, Some(port)).await;
     }
@@ -324,7 +343,7 @@ fn main() {
         built
             .get_or_init(|| {
                 eprintln!("bench: building {} preload records", o.preload);
-                Arc::new(Preload::build(o.preload))
+                Arc::new(Preload::build(o.preload, o.preload_days))
             })
             .clone()
     };

@@ -9,17 +9,17 @@ use sqlx::{Connection, Executor, PgConnection};
 use super::server::{Store, StoreSpec, pg_admin};
 
 impl StoreSpec {
-    /// Keeps this store's contents (the server stopped) as the preload of `n` records under
+    /// Keeps this store's contents (the server stopped) as the preload named `label` under
     /// `cache`, for [`Self::from_cache`]: the data folder copied on SQLite, a template database
     /// on PostgreSQL, whose name the cache folder records.
-    pub async fn save_to_cache(&self, cache: &Path, store: Store, n: usize) {
-        let entry = cache_entry(cache, store, n);
+    pub async fn save_to_cache(&self, cache: &Path, store: Store, label: &str) {
+        let entry = cache_entry(cache, store, label);
         let partial = entry.with_extension("partial");
         let _ = std::fs::remove_dir_all(&partial);
         copy_dir(self.data.path(), &partial);
         if let Some(url) = &self.database_url {
             let name = url.rsplit_once('/').map_or("", |(_, n)| n);
-            let template = format!("bukti_bench_preload_{n}");
+            let template = format!("bukti_bench_preload_{}", label.replace('-', "_"));
             replace_database(&template, name).await;
             std::fs::write(partial.join("postgres-template"), template).expect("write cache");
         }
@@ -27,10 +27,10 @@ impl StoreSpec {
         std::fs::rename(&partial, &entry).expect("move the preload cache into place");
     }
 
-    /// A fresh store holding the preload of `n` records that [`Self::save_to_cache`] kept, or
+    /// A fresh store holding the preload named `label` that [`Self::save_to_cache`] kept, or
     /// `None` if there is none.
-    pub async fn from_cache(cache: &Path, store: Store, n: usize) -> Option<StoreSpec> {
-        let entry = cache_entry(cache, store, n);
+    pub async fn from_cache(cache: &Path, store: Store, label: &str) -> Option<StoreSpec> {
+        let entry = cache_entry(cache, store, label);
         if !entry.is_dir() {
             return None;
         }
@@ -59,8 +59,8 @@ async fn replace_database(name: &str, template: &str) {
     }
 }
 
-fn cache_entry(cache: &Path, store: Store, n: usize) -> PathBuf {
-    cache.join(format!("{}-{n}", store.name()))
+fn cache_entry(cache: &Path, store: Store, label: &str) -> PathBuf {
+    cache.join(format!("{}-{label}", store.name()))
 }
 
 /// Copies the files under `from` into `to` (created if needed), recursively.

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
 use automerge::ActorId;
 use bukti_core::{
-    RecordDoc,
+    Record, RecordDoc,
     catalogue::Catalogue,
     device::{Capture, Device},
     evidence::{self, push::SignedPush},
@@ -134,6 +134,20 @@ pub fn capture(i: u64) -> Capture {
     }
 }
 
+/// Moves `record`'s activity `mins_ago` minutes (and six hours) back, keeping its length, and
+/// dates its capture within three hours of the activity's end, as an officer enters it.
+fn spread(record: &mut Record, now: Timestamp, mins_ago: i64) {
+    let start = now - SignedDuration::from_mins(mins_ago + 360);
+    let length = match (record.started_at, record.ended_at) {
+        (Some(s), Some(e)) => e.duration_since(s),
+        _ => SignedDuration::from_mins(60),
+    };
+    record.started_at = Some(start);
+    record.ended_at = Some(start + length);
+    let entered = mix(mins_ago as u64) % 180;
+    record.captured_at = start + length + SignedDuration::from_mins(entered as i64);
+}
+
 /// A registered device in its own temporary home.
 #[derive(Debug)]
 pub struct BenchDevice {
@@ -214,8 +228,10 @@ struct Batch {
 }
 
 impl Preload {
-    /// Builds `n` records spread over the other Polres, 500 per push body.
-    pub fn build(n: usize) -> Preload {
+    /// Builds `n` records spread over the other Polres, 500 per push body; with `days`, their
+    /// activity times are spread evenly over that many days back, oldest first.
+    pub fn build(n: usize, days: usize) -> Preload {
+        let now = Timestamp::now();
         let actors: Vec<(ActorId, String, String)> = OTHER_POLRES
             .iter()
             .enumerate()
@@ -236,11 +252,14 @@ impl Preload {
             let (actor, unit, officer) = &actors[owner];
             let records = (lo..hi)
                 .map(|i| {
-                    let record = capture(9_000_000_000 + i as u64).into_record(
+                    let mut record = capture(9_000_000_000 + i as u64).into_record(
                         unit,
                         officer,
                         Catalogue::builtin(),
                     );
+                    if days > 0 {
+                        spread(&mut record, now, (days * (n - i) * 1440 / n) as i64);
+                    }
                     let mut doc =
                         RecordDoc::create(&record, actor.clone(), &format!("officer:{officer}"));
                     PushRecord {
