@@ -157,40 +157,39 @@ pub fn facts(doc: &mut AutoCommit, history_read: Option<&[HistoryEntry]>) -> Fac
     let Ok(Some((Value::Object(ObjType::Map), review))) = doc.get(ROOT, "review") else {
         return Facts::default();
     };
-    let ready = op_of(doc, &review, "ready_at").map(|(at, _)| at);
-    let forwarded = op_of(doc, &review, "forwarded_at").map(|(at, _)| at);
-    let verdict_value = match doc.get(&review, "verdict") {
-        Ok(Some((v, _))) => v.as_str().and_then(Verdict::parse),
-        _ => None,
-    };
-    let verdict_op = op_of(doc, &review, "verdict");
-    let (verdict, edited_after_verdict) = match (verdict_value, verdict_op) {
-        (Some(v), Some((at, actor))) => {
+    // One walk of the review map for its three steps: a `get` each seeks the map from its start,
+    // and this runs for every pushed record.
+    let (mut ready, mut forwarded, mut verdict) = (None, None, None);
+    for item in doc.map_range(&review, ..) {
+        let step = match item.key.as_ref() {
+            "ready_at" => &mut ready,
+            "forwarded_at" => &mut forwarded,
+            "verdict" => &mut verdict,
+            _ => continue,
+        };
+        let id = item.id();
+        let value = item.value.into_value();
+        if let (Value::Scalar(v), ObjId::Id(counter, actor, _)) = (&value, id)
+            && !v.is_null()
+        {
+            *step = Some((value.as_str().and_then(Verdict::parse), counter, actor));
+        }
+    }
+    let (verdict, edited_after_verdict) = match verdict {
+        Some((Some(v), at, actor)) => {
             let edited = unseen_fields(doc, at, &actor, history_read);
             (Some((v, at)), edited)
         }
         _ => (None, Vec::new()),
     };
     Facts {
-        ready,
-        forwarded,
+        ready: ready.map(|(_, at, _)| at),
+        forwarded: forwarded.map(|(_, at, _)| at),
         verdict,
         edited_after_verdict,
     }
 }
 
-/// The counter and actor of the operation that wrote the current value at `key`.
-fn op_of(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<(u64, ActorId)> {
-    match doc.get(obj, key) {
-        Ok(Some((Value::Scalar(v), ObjId::Id(counter, actor, _)))) if !v.is_null() => {
-            Some((counter, actor))
-        }
-        _ => None,
-    }
-}
-
-/// Fields outside `review` touched by changes not in the causal past of the change holding
-/// operation (`counter`, `actor`).
 fn unseen_fields(
     doc: &mut AutoCommit,
     counter: u64,
