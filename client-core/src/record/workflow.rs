@@ -190,6 +190,8 @@ pub fn facts(doc: &mut AutoCommit, history_read: Option<&[HistoryEntry]>) -> Fac
     }
 }
 
+/// Fields outside `review` touched by changes not in the causal past of the change holding
+/// operation (`counter`, `actor`).
 fn unseen_fields(
     doc: &mut AutoCommit,
     counter: u64,
