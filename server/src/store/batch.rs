@@ -55,7 +55,19 @@ pub(super) async fn insert_rows(
     rows: Vec<Vec<Bind>>,
     tail: &str,
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    insert_rows_by(tx, table, columns, &rows, tail, ROWS_PER_STATEMENT).await
+}
+
+/// [`insert_rows`] with `per_statement` rows per statement.
+pub(super) async fn insert_rows_by(
+    tx: &mut SqliteConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Bind>],
+    tail: &str,
+    per_statement: usize,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(per_statement) {
         let sql = Sql {
             text: format!(
                 "insert into {table} ({}) values {} {tail}",

@@ -198,12 +198,13 @@ macro_rules! impl_evidence_store {
                 let rows = batch_rows(writes, last);
                 let now = jiff::Timestamp::now().as_millisecond();
                 let written = <$store>::upsert_records(&mut tx, &rows, now).await?;
-                <$store>::replace_derived(&mut tx, &derived(&rows, &written)).await?;
                 let logs = rows
                     .iter()
                     .filter(|r| written.contains(&r.id))
                     .filter_map(|r| r.write.log.as_ref());
                 super::evidence::append_log!(tx, logs, now);
+                // Last, ending with the search index (`search::write_sqlite` says why).
+                <$store>::replace_derived(&mut tx, &derived(&rows, &written)).await?;
                 tx.commit().await?;
                 Ok(outcomes(&rows, &written))
             }

@@ -221,7 +221,8 @@ impl SqliteStore {
         let columns = ["record_id", "code", "area"];
         super::batch::insert_rows(tx, "record_lke", &columns, lke, "").await?;
         super::photos::write_sqlite(tx, written).await?;
-        super::search::write_sqlite(tx, written).await?;
-        super::flags::write_sqlite(tx, written).await
+        super::flags::write_sqlite(tx, written).await?;
+        // Last: see `search::write_sqlite`.
+        super::search::write_sqlite(tx, written).await
     }
 }
