@@ -115,7 +115,7 @@ async fn a_large_batch_of_new_and_edited_records_is_indexed_once_each(backend: B
     push(&mut docs).await;
     for (i, (doc, _)) in docs.iter_mut().enumerate().take(120) {
         doc.edit("officer:87010001", |r| {
-            r.title = format!("Sambang baru{i:03}")
+            r.title = format!("Sambang baru{i:03}");
         })
         .expect("edit");
     }
