@@ -5,11 +5,16 @@
 //! tokio; the tests with memory and simulated time. No runtime is assumed: the loop is an
 //! `async fn` any executor can poll.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::{Future, poll_fn},
+    pin::pin,
+    task::Poll,
+    time::Duration,
+};
 
 use super::{
     Failure, Progress, SyncReport, Time,
-    io::{Answer, Load, Loaded, Request, Write, Written},
+    io::{Answer, Load, Loaded, Outgoing, Request, Write, Written},
     machine::{Input, Machine, Step, Stop},
 };
 
@@ -90,19 +95,15 @@ where
             Step::Write(write) => {
                 Input::Written(store.write(write).await.map_err(SyncError::Store)?)
             }
-            Step::Send(out) => {
-                let within = out.deadline.saturating_sub(clock.now());
-                match transport.send(&out.request, within, out.stall).await {
-                    Ok(answer) => {
-                        last_error = None;
-                        Input::Answer(Ok(answer))
-                    }
-                    Err(error) => {
-                        let failure = T::classify(&error);
-                        last_error = Some((failure.clone(), error));
-                        Input::Answer(Err(failure))
-                    }
-                }
+            Step::Send(out) => Input::Answer(send(transport, clock, &out, &mut last_error).await),
+            Step::WriteAndSend(write, out) => {
+                // The request first: it is on its way before the write's work begins.
+                let (answer, written) = both(
+                    send(transport, clock, &out, &mut last_error),
+                    store.write(write),
+                )
+                .await;
+                Input::WrittenAndAnswered(written.map_err(SyncError::Store)?, answer)
             }
             Step::Wait(until) => {
                 clock.sleep_until(until).await;
@@ -119,4 +120,51 @@ where
             Step::Done(Err(Stop::Local(message))) => return Err(SyncError::Local(message)),
         };
     }
+}
+
+/// Sends `out` and classifies a failure, keeping the transport's error for the report.
+async fn send<T: Transport, C: Clock>(
+    transport: &T,
+    clock: &C,
+    out: &Outgoing,
+    last_error: &mut Option<(Failure, T::Error)>,
+) -> Result<Answer, Failure> {
+    let within = out.deadline.saturating_sub(clock.now());
+    match transport.send(&out.request, within, out.stall).await {
+        Ok(answer) => {
+            *last_error = None;
+            Ok(answer)
+        }
+        Err(error) => {
+            let failure = T::classify(&error);
+            *last_error = Some((failure.clone(), error));
+            Err(failure)
+        }
+    }
+}
+
+/// Runs `a` and `b` side by side on the caller's task (no runtime assumed), `a` polled first.
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    poll_fn(|cx| {
+        if ra.is_none()
+            && let Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        match (ra.take(), rb.take()) {
+            (Some(a), Some(b)) => Poll::Ready((a, b)),
+            (a, b) => {
+                (ra, rb) = (a, b);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }

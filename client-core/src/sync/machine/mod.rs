@@ -79,6 +79,8 @@ pub enum Input {
     Written(Written),
     /// The transport's answer, or its failure as classified by the transport.
     Answer(Result<Answer, Failure>),
+    /// Both halves of a [`Step::WriteAndSend`]: the write carried out, then the answer.
+    WrittenAndAnswered(Written, Result<Answer, Failure>),
     /// The time of the last [`Step::Wait`] has come.
     Woke,
 }
@@ -89,6 +91,10 @@ pub enum Step {
     Load(Load),
     Write(Write),
     Send(Outgoing),
+    /// The write and the request side by side; both outcomes come back together in
+    /// [`Input::WrittenAndAnswered`]. The request does not depend on the write: a pull asks for
+    /// the next page while the device merges this one.
+    WriteAndSend(Write, Outgoing),
     /// Wait until this time, then pass [`Input::Woke`].
     Wait(Time),
     /// The sync is over; the driver stops calling.
@@ -179,6 +185,14 @@ impl Machine {
                 Stage::Pull(stage) => self.pull_written(stage, written, now),
                 _ => out_of_turn("a store write"),
             },
+            Input::WrittenAndAnswered(written, answer) => {
+                match std::mem::replace(&mut self.stage, Stage::Idle) {
+                    Stage::Pull(stage) => {
+                        self.pull_written_and_answered(stage, written, answer, now)
+                    }
+                    _ => out_of_turn("a store write and an answer"),
+                }
+            }
             Input::Start => out_of_turn("a second start"),
         }
     }
@@ -205,17 +219,22 @@ impl Machine {
     }
 
     fn attempt(&mut self, request: Arc<Request>, retry: u32, now: Time) -> Step {
+        Step::Send(self.outgoing(request, retry, now))
+    }
+
+    /// `request` as the one in flight, sent at `now` after `retry` retries.
+    fn outgoing(&mut self, request: Arc<Request>, retry: u32, now: Time) -> Outgoing {
         let deadline = now + self.config.request_timeout;
         self.in_flight = Some(InFlight {
             request: request.clone(),
             retry,
             deadline,
         });
-        Step::Send(Outgoing {
+        Outgoing {
             request,
             deadline,
             stall: self.config.stall_timeout,
-        })
+        }
     }
 
     /// After a backoff wait: the same request again.
@@ -258,7 +277,7 @@ impl Machine {
         match std::mem::replace(&mut self.stage, Stage::Idle) {
             Stage::Push(stage) => self.push_answered(stage, result, now),
             Stage::Photos(stage) => self.photos_answered(stage, result),
-            Stage::Pull(stage) => self.pull_answered(stage, result),
+            Stage::Pull(stage) => self.pull_answered(stage, result, now),
             _ => out_of_turn("an answer"),
         }
     }

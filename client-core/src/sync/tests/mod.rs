@@ -5,6 +5,7 @@
 mod mem_net;
 mod mem_store;
 mod progress;
+mod pull_overlap;
 
 use std::{sync::Arc, time::Duration};
 
