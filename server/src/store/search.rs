@@ -147,12 +147,13 @@ pub(super) async fn write_sqlite(
         }
         existing.extend(q.fetch_all(&mut *tx).await?);
     }
-    let mut keys = existing.clone();
+    let stale: Vec<i64> = existing.values().copied().collect();
     let new: Vec<&str> = written
         .iter()
         .map(|(id, _)| *id)
         .filter(|id| !existing.contains_key(*id))
         .collect();
+    let mut keys = existing;
     for chunk in new.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "insert into record_search (record_id) values {} returning record_id, search_id",
@@ -164,7 +165,6 @@ pub(super) async fn write_sqlite(
         }
         keys.extend(q.fetch_all(&mut *tx).await?);
     }
-    let stale: Vec<i64> = existing.into_values().collect();
     for chunk in stale.chunks(FTS_ROWS_PER_STATEMENT) {
         let sql = format!(
             "delete from record_fts where rowid in ({})",
