@@ -6,7 +6,7 @@
 //! When it is unreachable the PostgreSQL variant of a test prints `SKIPPED` and passes, unless
 //! `BUKTI_REQUIRE_POSTGRES=1` (CI sets it), which makes it fail instead.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf};
 
 use bukti_core::device::{Device, NoProgress, SyncReport};
 use bukti_server::{
@@ -20,10 +20,18 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 pub use bukti_core;
 pub use bukti_server;
+pub use fixtures::{fixture, patrol, sample_record, visit};
+pub use hq::{Hq, metrics_text, status_json};
+pub use raw::{
+    RawDevice, changes_b64, enroll_request, enroll_request_with, issue_code_over_http, push_entry,
+};
 
 pub mod browser;
+mod fixtures;
+mod hq;
 pub mod people;
 pub mod proxy;
+mod raw;
 pub mod s3;
 pub mod signing;
 
@@ -413,284 +421,4 @@ impl TestDevice {
     pub fn home_path(&self) -> PathBuf {
         self.home.path().to_owned()
     }
-}
-
-/// A thin HQ API client that returns status and JSON, so tests can assert on both.
-#[derive(Debug, Clone)]
-pub struct Hq {
-    pub base: String,
-    pub token: String,
-    pub http: reqwest::Client,
-}
-
-impl Hq {
-    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .expect("GET");
-        status_json(resp).await
-    }
-
-    pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        self.send_json(reqwest::Method::POST, path, body).await
-    }
-
-    pub async fn patch_json(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        self.send_json(reqwest::Method::PATCH, path, body).await
-    }
-
-    pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        self.send_json(reqwest::Method::PUT, path, body).await
-    }
-
-    async fn send_json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        // A raw device's pushes are signed as a real device signs them.
-        let body = &signing::signed_request(&self.http, &self.base, path, &self.token, body).await;
-        let resp = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        status_json(resp).await
-    }
-}
-
-/// The server's `/metrics` page, as Prometheus reads it.
-pub async fn metrics_text(http: &reqwest::Client, url: &str) -> String {
-    http.get(format!("{url}/metrics"))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics text")
-}
-
-pub async fn status_json(resp: reqwest::Response) -> (u16, serde_json::Value) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    let json = serde_json::from_str(&text).unwrap_or_else(|_| serde_json::json!({ "raw": text }));
-    (status, json)
-}
-
-/// A device credential made over raw HTTP, for tests that craft their own requests.
-#[derive(Debug, Clone)]
-pub struct RawDevice {
-    pub token: String,
-    pub actor: automerge::ActorId,
-    pub unit: String,
-    pub officer: String,
-}
-
-impl TestServer {
-    /// Enrolls a device over HTTP and returns its token and actor, without a device store.
-    pub async fn raw_device(&self, unit: &str, officer: &str) -> RawDevice {
-        self.raw_device_for(unit, officer, false).await
-    }
-
-    /// [`Self::raw_device`], enrolled for its officer's own records when `own_records_only`.
-    pub async fn raw_device_for(
-        &self,
-        unit: &str,
-        officer: &str,
-        own_records_only: bool,
-    ) -> RawDevice {
-        let code = self
-            .enrollment_code_for(unit, officer, own_records_only)
-            .await;
-        let actor = automerge::ActorId::random();
-        let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-        let (status, body) = self
-            .device_post(
-                "",
-                "/enroll",
-                &enroll_request_with(&key, &code, &actor.to_hex_string()),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        let token = body["token"].as_str().expect("token");
-        signing::register(
-            token,
-            signing::DeviceKey {
-                key,
-                actor: actor.to_hex_string(),
-            },
-        );
-        RawDevice {
-            token: body["token"].as_str().expect("token").to_owned(),
-            actor,
-            unit: unit.to_owned(),
-            officer: officer.to_owned(),
-        }
-    }
-
-    /// Sends `body` to a device endpoint with `token`; returns status and JSON.
-    pub async fn device_post(
-        &self,
-        token: &str,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        let hq = Hq {
-            base: format!("{}/api/v1", self.url),
-            token: token.to_owned(),
-            http: reqwest::Client::new(),
-        };
-        hq.post(path, body).await
-    }
-}
-
-/// Over HTTP with an admin's token, as a script would: adds `nrp` as an officer of `unit`
-/// (unless already there) and returns a fresh enrollment code for them.
-pub async fn issue_code_over_http(url: &str, admin_token: &str, unit: &str, nrp: &str) -> String {
-    let http = reqwest::Client::new();
-    let person = serde_json::json!({
-        "nrp": nrp, "name": format!("Officer {nrp}"), "rank": "Bripka", "unit": unit,
-        "roles": ["officer"],
-    });
-    let resp = http
-        .post(format!("{url}/api/v1/people"))
-        .bearer_auth(admin_token)
-        .json(&person)
-        .send()
-        .await
-        .expect("add the officer");
-    let status = resp.status().as_u16();
-    assert!(
-        status == 201 || status == 409,
-        "add officer {nrp}: {status}"
-    );
-    let resp = http
-        .post(format!("{url}/api/v1/enrollments"))
-        .bearer_auth(admin_token)
-        .json(&serde_json::json!({ "officer": nrp }))
-        .send()
-        .await
-        .expect("issue an enrollment code");
-    let (status, body) = status_json(resp).await;
-    assert_eq!(status, 201, "{body}");
-    body["code"].as_str().expect("code").to_owned()
-}
-
-/// A correctly signed `POST /api/v1/enroll` body for `code` and `actor_hex`, with a fresh key.
-pub fn enroll_request(code: &str, actor_hex: &str) -> serde_json::Value {
-    let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-    enroll_request_with(&key, code, actor_hex)
-}
-
-/// [`enroll_request`] for the device key `key`.
-pub fn enroll_request_with(
-    key: &ed25519_dalek::SigningKey,
-    code: &str,
-    actor_hex: &str,
-) -> serde_json::Value {
-    use ed25519_dalek::Signer;
-    let public_key = hex::encode(key.verifying_key().to_bytes());
-    let normalised = bukti_core::enrollment::normalize(code).unwrap_or_else(|_| code.to_owned());
-    let message = bukti_core::enrollment::signing_message(&normalised, actor_hex, &public_key);
-    serde_json::json!({
-        "code": code, "device_name": "raw", "actor_id": actor_hex,
-        "public_key": public_key, "signature": hex::encode(key.sign(&message).to_bytes()),
-    })
-}
-
-/// A photo from `tests/fixtures/photos` (see `tests/fixtures/make-photos.sh`).
-pub fn fixture(name: &str) -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/photos")
-        .join(name)
-}
-
-/// A submitted door-to-door visit with time and GPS place, as an officer captures it now.
-pub fn visit(title: String) -> bukti_core::device::Capture {
-    bukti_core::device::Capture {
-        kind: "sambang".into(),
-        title,
-        place: "Balai Desa Sudaji".into(),
-        started_at: Some(jiff::Timestamp::now()),
-        location: Some(bukti_core::record::Location {
-            lat: -8.12,
-            lon: 115.17,
-            accuracy_m: Some(8.0),
-            source: "gps".into(),
-        }),
-        submit: true,
-        ..Default::default()
-    }
-}
-
-/// A draft patrol: the least a device needs to capture and sync a record.
-pub fn patrol(title: &str) -> bukti_core::device::Capture {
-    bukti_core::device::Capture {
-        kind: "patroli".into(),
-        title: title.into(),
-        place: "Jalan Raya".into(),
-        ..Default::default()
-    }
-}
-
-/// A valid submitted record for `unit`/`officer`, as its Automerge document.
-pub fn sample_record(unit: &str, officer: &str, title: &str) -> bukti_core::Record {
-    use bukti_core::record::{Location, Status};
-    let mut r = bukti_core::Record::new(unit, officer, "pelayanan-skck", title);
-    r.started_at = Some(r.captured_at);
-    r.location = Some(Location {
-        lat: -8.11,
-        lon: 115.09,
-        accuracy_m: Some(6.0),
-        source: "gps".into(),
-    });
-    r.counts.services.insert("skck".into(), 3);
-    r.lke.insert("PP.P2".into());
-    r.status = Status::Submitted;
-    r
-}
-
-impl RawDevice {
-    /// A valid record captured by this device (see [`sample_record`]), as its document.
-    pub fn record_doc(&self, title: &str) -> bukti_core::RecordDoc {
-        let record = sample_record(&self.unit, &self.officer, title);
-        bukti_core::RecordDoc::create(
-            &record,
-            self.actor.clone(),
-            &format!("officer:{}", self.officer),
-        )
-    }
-}
-
-/// One record of a push body: its id and all its changes.
-pub fn push_entry(doc: &mut bukti_core::RecordDoc) -> serde_json::Value {
-    let id = doc.read().expect("record").id;
-    serde_json::json!({"id": id.to_string(), "changes": changes_b64(doc, &[])})
-}
-
-/// Base64 of each change of `doc` since `heads`, as a push body wants them.
-pub fn changes_b64(
-    doc: &mut bukti_core::RecordDoc,
-    heads: &[automerge::ChangeHash],
-) -> Vec<String> {
-    use base64::Engine;
-    doc.automerge()
-        .get_changes(heads)
-        .iter()
-        .map(|c| base64::engine::general_purpose::STANDARD.encode(c.raw_bytes()))
-        .collect()
 }

@@ -4,7 +4,8 @@
 //! [`Device`] is the façade the `bukti` CLI (and the integration tests) use. Its syncs run the
 //! sans-IO sync machine of [`crate::sync`] over the device's adapters. Underneath:
 //! - `store`: the SQLite store (documents, listing projection, outbox, settings);
-//! - `client`: the reqwest transport of the sync protocol, and enrollment;
+//! - `client`: the reqwest transport of the sync protocol;
+//! - `enrollment`: enrolling with a server and the credential it leaves;
 //! - `sync`: the store and clock the sync machine runs over;
 //! - `photos`: photo capture on a bounded pool and the content-addressed photo files;
 //! - `cli` (feature `cli`): the `bukti` command line.
@@ -12,6 +13,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 mod client;
+mod enrollment;
 mod error;
 mod evidence;
 mod model;
@@ -45,7 +47,7 @@ use crate::{
     catalogue::Catalogue,
     ingest,
     photo::PipelineOptions,
-    protocol::{DEFAULT_PULL_LIMIT, EnrollRequest, MAX_PULL_LIMIT, MAX_PUSH_RECORDS},
+    protocol::{DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_RECORDS},
     record::{
         self, Problem, Record,
         workflow::{self, Workflow},
@@ -73,13 +75,6 @@ pub struct Device {
     /// Tests: fail a capture after its photo files are written, before the record commits.
     #[cfg(test)]
     fail_before_commit: bool,
-}
-
-/// What capturing and syncing need from the registration.
-struct Credentials {
-    registration: Registration,
-    token: String,
-    actor: ActorId,
 }
 
 impl Device {
@@ -145,143 +140,6 @@ impl Device {
     /// Closes the store, waiting for its connections to finish.
     pub async fn close(self) {
         self.store.close().await;
-    }
-
-    /// Enrolls this device with a server using a one-time enrollment code from the officer's
-    /// Kapolsek or administrator. Refuses when the device already holds a credential; see
-    /// [`Device::enroll_again`].
-    pub async fn enroll(
-        &self,
-        server_url: &str,
-        code: &str,
-        device_name: &str,
-    ) -> Result<Registration, DeviceError> {
-        if let Some(existing) = self.registration().await? {
-            return Err(DeviceError::AlreadyRegistered {
-                server: existing.server_url,
-                officer: existing.officer,
-                unit: existing.unit,
-            });
-        }
-        self.enroll_again(server_url, code, device_name).await
-    }
-
-    /// Enrolls even if the device already holds a credential (a revoked one, a new server,
-    /// another officer), keeping the device's Automerge actor. Every record is queued again,
-    /// since the (new) server may lack them.
-    pub async fn enroll_again(
-        &self,
-        server_url: &str,
-        code: &str,
-        device_name: &str,
-    ) -> Result<Registration, DeviceError> {
-        let code =
-            crate::enrollment::normalize(code).map_err(|e| DeviceError::Usage(e.to_string()))?;
-        let server_url = server_url.trim_end_matches('/');
-        if !(server_url.starts_with("https://") || server_url.starts_with("http://")) {
-            return Err(DeviceError::Usage(format!(
-                "{server_url:?} is not a server address: use https://HOST[:PORT] \
-                 (or http://HOST:PORT on a trusted local network)"
-            )));
-        }
-        // A device keeps its actor across enrollments: edits made before enrolling again (and
-        // not yet pushed) were written with it, and the server accepts only the enrolled
-        // actor's changes.
-        let actor = match self.store.meta(key::ACTOR_ID).await? {
-            Some(hex) => ActorId::from(hex::decode(&hex).map_err(|_| {
-                DeviceError::Corrupt(format!("stored actor id {hex:?} is not hex"))
-            })?),
-            None => ActorId::random(),
-        };
-        // A fresh key per enrollment: a revoked device's old key proves nothing any more.
-        let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-        let public_key = hex::encode(key.verifying_key().to_bytes());
-        let actor_id = actor.to_hex_string();
-        let message = crate::enrollment::signing_message(&code, &actor_id, &public_key);
-        let signature = ed25519_dalek::Signer::sign(&key, &message);
-        let request = EnrollRequest {
-            code,
-            device_name: device_name.to_owned(),
-            actor_id,
-            public_key,
-            signature: hex::encode(signature.to_bytes()),
-        };
-        let defaults = machine::Config::sync(0);
-        let answer = SyncClient::new(server_url, "", defaults.stall_timeout)?
-            .enroll(&request, defaults.request_timeout)
-            .await?;
-        let signing_key = hex::encode(key.to_bytes());
-        let registration = Registration {
-            server_url: server_url.to_owned(),
-            device_id: answer.device_id,
-            officer: answer.officer,
-            unit: answer.unit,
-            device_name: device_name.to_owned(),
-            actor_id: actor.to_hex_string(),
-        };
-        let mut tx = self.store.begin().await?;
-        let device_id = registration.device_id.to_string();
-        for (k, v) in [
-            (key::SERVER_URL, registration.server_url.as_str()),
-            (key::DEVICE_TOKEN, answer.token.as_str()),
-            (key::DEVICE_ID, device_id.as_str()),
-            (key::DEVICE_NAME, registration.device_name.as_str()),
-            (key::ACTOR_ID, registration.actor_id.as_str()),
-            (key::OFFICER, registration.officer.as_str()),
-            (key::UNIT, registration.unit.as_str()),
-            (key::SIGNING_KEY, signing_key.as_str()),
-            // Pinned now; an older server without one has it fetched at the first sync.
-            (
-                key::SERVER_KEY,
-                answer.server_key.as_deref().unwrap_or_default(),
-            ),
-            // A head of another server's log (or of this one before) says nothing now.
-            (key::LOG_HEAD, ""),
-        ] {
-            tx.set_meta(k, v).await?;
-        }
-        tx.reset_sync_state().await?;
-        tx.commit().await?;
-        Ok(registration)
-    }
-
-    /// The enrollment, or `None` before [`Device::enroll`].
-    pub async fn registration(&self) -> Result<Option<Registration>, DeviceError> {
-        Ok(self.credentials().await?.map(|c| c.registration))
-    }
-
-    async fn credentials(&self) -> Result<Option<Credentials>, DeviceError> {
-        let mut meta = self.store.meta_all().await?;
-        let mut take = |k: &str| meta.remove(k).unwrap_or_default();
-        let token = take(key::DEVICE_TOKEN);
-        if token.is_empty() {
-            return Ok(None);
-        }
-        let actor_id = take(key::ACTOR_ID);
-        let actor = hex::decode(&actor_id)
-            .map(ActorId::from)
-            .map_err(|e| DeviceError::Corrupt(format!("stored actor id {actor_id:?}: {e}")))?;
-        let device_id = take(key::DEVICE_ID);
-        let device_id = device_id
-            .parse()
-            .map_err(|e| DeviceError::Corrupt(format!("stored device id {device_id:?}: {e}")))?;
-        let registration = Registration {
-            server_url: take(key::SERVER_URL),
-            device_id,
-            officer: take(key::OFFICER),
-            unit: take(key::UNIT),
-            device_name: take(key::DEVICE_NAME),
-            actor_id,
-        };
-        Ok(Some(Credentials {
-            registration,
-            token,
-            actor,
-        }))
-    }
-
-    async fn registered(&self) -> Result<Credentials, DeviceError> {
-        self.credentials().await?.ok_or(DeviceError::NotRegistered)
     }
 
     /// Validates and stores a new record, queued for the next sync. The record is durable when

@@ -9,7 +9,7 @@
 //! when several processes or requests change the same record at once.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     sync::Arc,
 };
 
@@ -19,6 +19,7 @@ use bukti_core::{
     protocol::{PushOutcome, PushRecord, PushResponse, PushResult, PushSignature, RejectCode},
 };
 use jiff::Timestamp;
+use tokio::sync::mpsc;
 
 use crate::{
     directory::Principal,
@@ -26,7 +27,7 @@ use crate::{
     flags::{Entered, UnitAreas},
     projection::PhotoRole,
     service::ServiceError,
-    store::{DynStore, RecordWrite, StoredDoc, WriteOutcome},
+    store::{DynStore, RecordWrite, StoredDoc, WriteChunk, WriteOutcome},
 };
 
 mod decide;
@@ -180,8 +181,8 @@ pub enum Planned<A> {
 
 /// The one write path for records. For each of `ids` (distinct), `plan` is given the stored
 /// document (or `None`) and merges into it on the blocking pool (Automerge work is CPU-bound);
-/// the writes of one round go to the store in one transaction, and a record another writer
-/// changed since it was loaded is loaded and planned again on top of theirs. Answers come back
+/// the writes of one round stream to the store in one transaction as they are merged, and a
+/// record another writer changed since it was loaded is loaded and planned again on top of theirs. Answers come back
 /// in the order of `ids`; [`ServiceError::Busy`] when records still lose after [`MAX_ATTEMPTS`].
 pub async fn write_merged<A, F>(
     store: &DynStore,
@@ -207,24 +208,17 @@ where
             break;
         }
         let want: Vec<RecordId> = pending.iter().map(|&i| ids[i]).collect();
-        let stored = store.load_documents(&want).await?;
-        let planned = plan_all(&pending, stored, &ids, &plan).await?;
-        let mut writes = Vec::new();
-        let mut waiting = Vec::new();
-        for (i, p) in pending.iter().zip(planned) {
-            match p {
-                Planned::Answer(a) => answers[*i] = Some(a),
-                Planned::Write(w, a) => {
-                    writes.push(*w);
-                    waiting.push((*i, a));
-                }
-            }
+        let stored = Arc::new(store.load_documents(&want).await?);
+        let (send, chunks) = mpsc::channel(cpus());
+        let (round, written) = tokio::join!(
+            plan_streamed(&pending, stored, &ids, &plan, send),
+            store.write_stream(chunks),
+        );
+        let Round { answered, waiting } = round?;
+        let written = written?;
+        for (i, answer) in answered {
+            answers[i] = Some(answer);
         }
-        let written = if writes.is_empty() {
-            Vec::new()
-        } else {
-            store.write_records(&writes).await?
-        };
         pending.clear();
         for ((i, answer), outcome) in waiting.into_iter().zip(written) {
             match outcome {
@@ -242,45 +236,76 @@ where
         .collect())
 }
 
-/// Fewest records a blocking task merges: a task's hand-off must cost little beside its merges
+/// Records a blocking task merges before its writes go to the store: few enough that the
+/// database starts writing early and writes one run while the next merge (the write is about a
+/// third of a push's CPU, on one thread), enough that a hand-off costs little beside the merges
 /// (about 100 µs each).
-const MIN_RECORDS_PER_TASK: usize = 16;
+const RECORDS_PER_RUN: usize = 50;
 
-/// Plans `todo` (indexes into `ids`) on the blocking pool, in order, cut into one run per CPU
-/// merged side by side: while one device pushes alone, its batch would otherwise keep one CPU
-/// busy and leave the rest idle.
-async fn plan_all<A, F>(
+/// What one round's merges came to, by index into `ids`: the answers given without writing,
+/// and the answers waiting on the writes sent to the store, in the order they were sent.
+struct Round<A> {
+    answered: Vec<(usize, A)>,
+    waiting: Vec<(usize, A)>,
+}
+
+/// Plans `todo` (indexes into `ids`) on the blocking pool in runs of [`RECORDS_PER_RUN`], one run
+/// per CPU at a time (while one device pushes alone its batch would otherwise keep one CPU busy
+/// and leave the rest idle), and sends each run's writes to the store as soon as it and every
+/// run before it are merged, then [`WriteChunk::Done`]. A failed merge returns before `Done`,
+/// so the store abandons the batch; a store that stopped listening has its own error to give.
+async fn plan_streamed<A, F>(
     todo: &[usize],
-    stored: HashMap<RecordId, StoredDoc>,
+    stored: Arc<HashMap<RecordId, StoredDoc>>,
     ids: &Arc<Vec<RecordId>>,
     plan: &Arc<F>,
-) -> Result<Vec<Planned<A>>, ServiceError>
+    send: mpsc::Sender<WriteChunk>,
+) -> Result<Round<A>, ServiceError>
 where
     A: Send + 'static,
     F: Fn(usize, Option<&StoredDoc>) -> Planned<A> + Send + Sync + 'static,
 {
-    let stored = Arc::new(stored);
-    let run = todo.len().div_ceil(cpus()).max(MIN_RECORDS_PER_TASK);
-    let tasks: Vec<_> = todo
-        .chunks(run)
-        .map(|run| {
+    let mut round = Round {
+        answered: Vec::new(),
+        waiting: Vec::new(),
+    };
+    let mut runs = todo.chunks(RECORDS_PER_RUN);
+    let mut merging = VecDeque::new();
+    loop {
+        while merging.len() < cpus()
+            && let Some(run) = runs.next()
+        {
             let (run, stored, ids, plan) =
                 (run.to_vec(), stored.clone(), ids.clone(), plan.clone());
-            tokio::task::spawn_blocking(move || {
-                run.iter()
-                    .map(|&i| plan(i, stored.get(&ids[i])))
+            merging.push_back(tokio::task::spawn_blocking(move || {
+                run.into_iter()
+                    .map(|i| (i, plan(i, stored.get(&ids[i]))))
                     .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut planned = Vec::with_capacity(todo.len());
-    for task in tasks {
-        planned.extend(
-            task.await
-                .map_err(|e| ServiceError::corrupt(format!("ingest task failed: {e}")))?,
-        );
+            }));
+        }
+        let Some(task) = merging.pop_front() else {
+            break;
+        };
+        let planned = task
+            .await
+            .map_err(|e| ServiceError::corrupt(format!("ingest task failed: {e}")))?;
+        let mut writes = Vec::new();
+        for (i, p) in planned {
+            match p {
+                Planned::Answer(a) => round.answered.push((i, a)),
+                Planned::Write(w, a) => {
+                    writes.push(*w);
+                    round.waiting.push((i, a));
+                }
+            }
+        }
+        if !writes.is_empty() && send.send(WriteChunk::Writes(writes)).await.is_err() {
+            return Ok(round);
+        }
     }
-    Ok(planned)
+    // A store that already failed answers with its error.
+    let _ = send.send(WriteChunk::Done).await;
+    Ok(round)
 }
 
 fn ingest_slots() -> &'static tokio::sync::Semaphore {

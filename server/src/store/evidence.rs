@@ -2,7 +2,7 @@
 //! and the hash-chained `evidence_log`, on both databases with one body of SQL.
 //!
 //! Entries are appended by [`append_log!`] inside the record batch's own transaction
-//! (`write_records`), after the writers' lock is taken, so the log's order is the order in which
+//! (`write_stream`), after the writers' lock is taken, so the log's order is the order in which
 //! records were written and no two processes can fork the chain. Triggers refuse UPDATE and
 //! DELETE; `bukti-server verify` catches edits made by someone who dropped them. Records stored
 //! before the log existed are adopted into it once ([`EvidenceLog::adopt`]).

@@ -13,6 +13,7 @@
 
 pub mod audit;
 mod batch;
+pub mod credentials;
 pub mod dashboard;
 pub mod directory;
 pub mod evidence;
@@ -33,6 +34,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_trait::async_trait;
 use bukti_core::{RecordId, unit::UnitPath};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 pub use query::ListFilter;
 pub use rows::bind_all;
@@ -49,6 +51,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Filter(#[from] query::FilterError),
+    #[error("the batch was abandoned before it was whole; nothing of it was written")]
+    Abandoned,
     #[error("cannot open the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -75,6 +79,15 @@ pub struct RecordWrite {
     pub projection: Projection,
     /// The evidence-log entry this write makes, in the same transaction.
     pub log: Option<evidence::LogWrite>,
+}
+
+/// A piece of a batch on its way to [`EvidenceStore::write_stream`].
+#[derive(Debug)]
+pub enum WriteChunk {
+    /// The next writes of the batch, in order.
+    Writes(Vec<RecordWrite>),
+    /// The batch is whole: commit it.
+    Done,
 }
 
 /// What happened to each [`RecordWrite`] of a batch.
@@ -141,6 +154,7 @@ pub struct Page {
 pub trait EvidenceStore:
     photos::PhotoIndex
     + directory::Directory
+    + credentials::Credentials
     + lke::LkeStore
     + dashboard::Dashboard
     + maintenance::Maintenance
@@ -163,8 +177,27 @@ pub trait EvidenceStore:
         ids: &[RecordId],
     ) -> Result<HashMap<RecordId, StoredDoc>, StoreError>;
 
-    /// Writes a batch in one transaction; each write either lands whole or reports a conflict.
-    async fn write_records(&self, writes: &[RecordWrite]) -> Result<Vec<WriteOutcome>, StoreError>;
+    /// Writes a batch in one transaction as its chunks arrive, in order, so the database writes
+    /// one chunk while the next is merged; each write either lands whole or reports a conflict,
+    /// answered in arrival order. [`WriteChunk::Done`] commits; a stream whose sender goes away
+    /// without it is rolled back whole ([`StoreError::Abandoned`]). The writers' lock is taken
+    /// with the first chunk: a batch with nothing to write holds nothing.
+    async fn write_stream(
+        &self,
+        chunks: mpsc::Receiver<WriteChunk>,
+    ) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Writes a batch whose writes are all at hand: [`Self::write_stream`] with one chunk.
+    async fn write_records(
+        &self,
+        writes: Vec<RecordWrite>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let (send, chunks) = mpsc::channel(2);
+        for chunk in [WriteChunk::Writes(writes), WriteChunk::Done] {
+            send.try_send(chunk).expect("the channel holds both chunks");
+        }
+        self.write_stream(chunks).await
+    }
 
     /// Records in `scope` (and of `officer`, when given) whose feed position is after `since`,
     /// oldest first, at most `limit`.

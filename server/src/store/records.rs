@@ -13,10 +13,11 @@
 use std::collections::{HashMap, HashSet};
 
 use bukti_core::{RecordId, unit::UnitPath};
+use tokio::sync::mpsc;
 
 use super::{
     EvidenceStore, FeedItem, ListFilter, Page, RecordSummary, RecordWrite, StoreError, StoredDoc,
-    WriteOutcome, heads_json,
+    WriteChunk, WriteOutcome, heads_json,
     postgres::PgStore,
     query::{self, Dialect},
     rows::{self, bind_all, marks},
@@ -178,8 +179,10 @@ macro_rules! impl_evidence_store {
                     for id in chunk {
                         q = q.bind(id.to_string());
                     }
-                    // From the writer: what a write merges into is what it will replace.
-                    for row in q.fetch_all(&self.$write).await? {
+                    // From the readers, beside a batch that holds the writer while it streams:
+                    // a document changed since it was read fails its write's version check
+                    // and is merged again, so a stale read costs a retry, never a change.
+                    for row in q.fetch_all(&self.$read).await? {
                         let (id, doc) = rows::stored_doc(&row)?;
                         out.insert(id, doc);
                     }
@@ -187,22 +190,41 @@ macro_rules! impl_evidence_store {
                 Ok(out)
             }
 
-            async fn write_records(
+            async fn write_stream(
                 &self,
-                writes: &[RecordWrite],
+                mut chunks: mpsc::Receiver<WriteChunk>,
             ) -> Result<Vec<WriteOutcome>, StoreError> {
+                let mut next = match chunks.recv().await {
+                    Some(WriteChunk::Writes(writes)) => writes,
+                    Some(WriteChunk::Done) => return Ok(Vec::new()),
+                    None => return Err(StoreError::Abandoned),
+                };
                 let mut tx = self.begin_serialised(FEED_LOCK).await?;
                 let last: i64 = sqlx::query_scalar("select coalesce(max(feed_seq), 0) from record")
                     .fetch_one(&mut *tx)
                     .await?;
-                let rows = batch_rows(writes, last);
                 let now = jiff::Timestamp::now().as_millisecond();
-                let written = <$store>::upsert_records(&mut tx, &rows, now).await?;
-                let logs = rows
-                    .iter()
-                    .filter(|r| written.contains(&r.id))
-                    .filter_map(|r| r.write.log.as_ref());
-                super::evidence::append_log!(tx, logs, now);
+                let (mut all, mut written, mut seq) = (Vec::new(), HashSet::new(), last);
+                loop {
+                    let from = all.len();
+                    all.append(&mut next);
+                    let rows = batch_rows(&all[from..], seq);
+                    seq = rows.last().map_or(seq, |r| r.feed_seq);
+                    let landed = <$store>::upsert_records(&mut tx, &rows, now).await?;
+                    let logs = rows
+                        .iter()
+                        .filter(|r| landed.contains(&r.id))
+                        .filter_map(|r| r.write.log.as_ref());
+                    super::evidence::append_log!(tx, logs, now);
+                    written.extend(landed);
+                    // Dropping `tx` on an abandoned batch rolls all of it back.
+                    match chunks.recv().await {
+                        Some(WriteChunk::Writes(writes)) => next = writes,
+                        Some(WriteChunk::Done) => break,
+                        None => return Err(StoreError::Abandoned),
+                    }
+                }
+                let rows = batch_rows(&all, last);
                 // Last, ending with the search index (`search::write_sqlite` says why).
                 <$store>::replace_derived(&mut tx, &derived(&rows, &written)).await?;
                 tx.commit().await?;

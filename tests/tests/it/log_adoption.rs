@@ -81,7 +81,11 @@ async fn write_behind_the_back(server: &TestServer, id: RecordId, title: &str) {
         projection: Projection::of(&read, state),
         log: None,
     };
-    let outcome = server.store.write_records(&[write]).await.expect("write");
+    let outcome = server
+        .store
+        .write_records(vec![write])
+        .await
+        .expect("write");
     assert_eq!(outcome, vec![WriteOutcome::Written]);
 }
 

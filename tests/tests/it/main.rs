@@ -52,3 +52,4 @@ mod slow_clients;
 mod sync_flow;
 mod walkthrough;
 mod worksheet;
+mod write_stream;

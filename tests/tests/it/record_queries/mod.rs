@@ -73,29 +73,29 @@ fn with_photos(mut r: Record, n: u8) -> Record {
     r
 }
 
+/// A new record's write, as ingest makes it.
+pub(crate) fn new_write(r: &Record) -> RecordWrite {
+    let mut doc = RecordDoc::create(
+        r,
+        automerge::ActorId::random(),
+        &format!("officer:{}", r.officer),
+    );
+    let stored = doc.read().expect("record");
+    let state = workflow::derive(doc.automerge()).state;
+    RecordWrite {
+        id: r.id,
+        expected_version: None,
+        heads: ingest::heads_to_strings(&doc.heads()),
+        doc: doc.save(),
+        projection: Projection::of(&stored, state),
+        log: None,
+    }
+}
+
 /// Writes records through the store's write path, as ingest does.
 pub(crate) async fn store_records(server: &TestServer, records: &[Record]) -> Vec<RecordId> {
-    let writes: Vec<RecordWrite> = records
-        .iter()
-        .map(|r| {
-            let mut doc = RecordDoc::create(
-                r,
-                automerge::ActorId::random(),
-                &format!("officer:{}", r.officer),
-            );
-            let stored = doc.read().expect("record");
-            let state = workflow::derive(doc.automerge()).state;
-            RecordWrite {
-                id: r.id,
-                expected_version: None,
-                heads: ingest::heads_to_strings(&doc.heads()),
-                doc: doc.save(),
-                projection: Projection::of(&stored, state),
-                log: None,
-            }
-        })
-        .collect();
-    let outcomes = server.store.write_records(&writes).await.expect("write");
+    let writes: Vec<RecordWrite> = records.iter().map(new_write).collect();
+    let outcomes = server.store.write_records(writes).await.expect("write");
     assert!(outcomes.iter().all(|o| *o == WriteOutcome::Written));
     records.iter().map(|r| r.id).collect()
 }
