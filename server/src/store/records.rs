@@ -140,6 +140,28 @@ fn derived<'a>(
         .collect()
 }
 
+/// Waits for a batch's next writes and takes every chunk merged behind them as well, so each
+/// round of statements writes all that is ready (on PostgreSQL each is a round trip). `false`
+/// once the batch is whole; [`StoreError::Abandoned`] when its sender went away before that.
+async fn take_ready(
+    chunks: &mut mpsc::Receiver<WriteChunk>,
+    into: &mut Vec<RecordWrite>,
+) -> Result<bool, StoreError> {
+    let mut chunk = chunks.recv().await;
+    loop {
+        match chunk {
+            Some(WriteChunk::Writes(mut writes)) => into.append(&mut writes),
+            Some(WriteChunk::Done) => return Ok(false),
+            None => return Err(StoreError::Abandoned),
+        }
+        chunk = match chunks.try_recv() {
+            Ok(next) => Some(next),
+            Err(mpsc::error::TryRecvError::Empty) => return Ok(true),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+        };
+    }
+}
+
 fn outcomes(rows: &[RecordRow<'_>], written: &HashSet<String>) -> Vec<WriteOutcome> {
     rows.iter()
         .map(|r| {
@@ -194,11 +216,14 @@ macro_rules! impl_evidence_store {
                 &self,
                 mut chunks: mpsc::Receiver<WriteChunk>,
             ) -> Result<Vec<WriteOutcome>, StoreError> {
-                let mut next = match chunks.recv().await {
-                    Some(WriteChunk::Writes(writes)) => writes,
-                    Some(WriteChunk::Done) => return Ok(Vec::new()),
-                    None => return Err(StoreError::Abandoned),
-                };
+                let mut next = Vec::new();
+                let mut more = true;
+                while next.is_empty() && more {
+                    more = take_ready(&mut chunks, &mut next).await?;
+                }
+                if next.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.begin_serialised(FEED_LOCK).await?;
                 let last: i64 = sqlx::query_scalar("select coalesce(max(feed_seq), 0) from record")
                     .fetch_one(&mut *tx)
@@ -210,19 +235,20 @@ macro_rules! impl_evidence_store {
                     all.append(&mut next);
                     let rows = batch_rows(&all[from..], seq);
                     seq = rows.last().map_or(seq, |r| r.feed_seq);
-                    let landed = <$store>::upsert_records(&mut tx, &rows, now).await?;
-                    let logs = rows
-                        .iter()
-                        .filter(|r| landed.contains(&r.id))
-                        .filter_map(|r| r.write.log.as_ref());
-                    super::evidence::append_log!(tx, logs, now);
-                    written.extend(landed);
-                    // Dropping `tx` on an abandoned batch rolls all of it back.
-                    match chunks.recv().await {
-                        Some(WriteChunk::Writes(writes)) => next = writes,
-                        Some(WriteChunk::Done) => break,
-                        None => return Err(StoreError::Abandoned),
+                    if !rows.is_empty() {
+                        let landed = <$store>::upsert_records(&mut tx, &rows, now).await?;
+                        let logs = rows
+                            .iter()
+                            .filter(|r| landed.contains(&r.id))
+                            .filter_map(|r| r.write.log.as_ref());
+                        super::evidence::append_log!(tx, logs, now);
+                        written.extend(landed);
                     }
+                    if !more {
+                        break;
+                    }
+                    // Dropping `tx` on an abandoned batch rolls all of it back.
+                    more = take_ready(&mut chunks, &mut next).await?;
                 }
                 let rows = batch_rows(&all, last);
                 // Last, ending with the search index (`search::write_sqlite` says why).

@@ -1,9 +1,9 @@
 //! The store's streamed batch write (`EvidenceStore::write_stream`), on both stores: ingest
 //! sends a batch's writes chunk by chunk as they are merged, and the batch must still land as
 //! one transaction. Nothing of it is visible or loadable before it is whole, it lands in the
-//! order sent with a conflict answered in its place, a stream abandoned midway leaves nothing
-//! (rows, feed positions, search terms) and releases the writers' lock, and documents load
-//! beside a stream that holds that lock.
+//! order sent with a conflict answered in its place, a stream abandoned after some of it was
+//! written leaves nothing (rows, feed positions, search terms) and releases the writers' lock,
+//! and documents load beside a stream that holds that lock.
 
 use bukti_core::{RecordId, unit::UnitPath};
 use bukti_server::store::{
@@ -59,6 +59,13 @@ async fn feed_after(store: &DynStore, since: i64) -> Vec<(RecordId, i64)> {
     feed.into_iter().map(|f| (f.id, f.seq)).collect()
 }
 
+/// Waits until the store has taken every chunk sent.
+async fn drained(send: &mpsc::Sender<WriteChunk>) {
+    while send.capacity() < send.max_capacity() {
+        tokio::task::yield_now().await;
+    }
+}
+
 async fn last_position(store: &DynStore) -> i64 {
     feed_after(store, 0).await.last().map_or(0, |(_, seq)| *seq)
 }
@@ -93,11 +100,9 @@ async fn a_streamed_batch_lands_whole_in_order(backend: Backend) {
     send.send(WriteChunk::Writes(second.clone()))
         .await
         .expect("send");
-    // Wait until the store has taken the first chunks (the channel drained), then look from
-    // outside the transaction: nothing of the batch shows, and documents still load beside it.
-    while send.capacity() < send.max_capacity() {
-        tokio::task::yield_now().await;
-    }
+    // Once the store has taken the first chunks, look from outside the transaction: nothing of
+    // the batch shows, and documents still load beside it.
+    drained(&send).await;
     assert!(found(&store, "pertama").await.is_empty());
     assert_eq!(feed_after(&store, before).await, Vec::new());
     let loaded = tokio::time::timeout(
@@ -158,14 +163,21 @@ async fn an_abandoned_stream_leaves_nothing(backend: Backend) {
     let lost = [writes("hilang", 3), writes("lenyap", 2)];
 
     let (send, chunks) = mpsc::channel(4);
+    let writing = tokio::spawn({
+        let store = store.clone();
+        async move { store.write_stream(chunks).await }
+    });
+    // Each chunk sent once the store took the last: it takes the next only after writing the
+    // last, so the first is written inside the transaction when the second is taken.
     for chunk in &lost {
         send.send(WriteChunk::Writes(chunk.clone()))
             .await
             .expect("send");
+        drained(&send).await;
     }
     // The merging side fails: its sender goes away before `Done`.
     drop(send);
-    let answer = store.write_stream(chunks).await;
+    let answer = writing.await.expect("task");
     assert!(matches!(answer, Err(StoreError::Abandoned)), "{answer:?}");
 
     let all: Vec<RecordId> = lost.iter().flat_map(|c| ids(c)).collect();
