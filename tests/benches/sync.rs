@@ -243,6 +243,7 @@ async fn round(
     let wave1 = workload::devices(&server.url, &token, o.devices, o.records, base).await;
     let wave2 = workload::devices(&server.url, &token, o.devices, o.records, base + 50).await;
 
+    eprintln!("{tag} wave 1 pushing");
     let phase = Phase::begin(&server, "/api/v1/sync/push").await;
     let mut pushed = 0;
     for d in &wave1 {
