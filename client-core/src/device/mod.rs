@@ -52,7 +52,7 @@ use crate::{
         self, Problem, Record,
         workflow::{self, Workflow},
     },
-    sync::{self as machine, Failure, SyncError},
+    sync::{self as machine, Failure, SyncError, packed},
 };
 
 /// File name of the store inside the device's home directory.
@@ -330,8 +330,31 @@ fn sync_error(error: SyncError<DeviceError, DeviceError>, server: &str) -> Devic
     }
 }
 
-/// The edited document's bytes, projection and heads, or `None` when the edit changed nothing.
-type Edited = Option<(Vec<u8>, Projection, Vec<String>)>;
+/// A record's document as a capture or an edit writes it to the store.
+#[derive(Debug)]
+pub(crate) struct SavedDoc {
+    pub bytes: Vec<u8>,
+    pub projection: Projection,
+    pub heads: Vec<String>,
+    /// The whole history packed for the push (`sync::packed`): the store keeps it while the
+    /// server has acknowledged nothing of the record, so the push need not load the document.
+    pub unsent: Vec<u8>,
+}
+
+impl SavedDoc {
+    pub(crate) fn of(doc: &mut RecordDoc, record: &Record) -> Self {
+        let state = workflow::derive(doc.automerge()).state;
+        Self {
+            heads: ingest::heads_to_strings(&doc.heads()),
+            unsent: packed::pack(&doc.changes_since(&[])),
+            bytes: doc.save(),
+            projection: Projection::of(record, state),
+        }
+    }
+}
+
+/// The edited document, or `None` when the edit changed nothing.
+type Edited = Option<SavedDoc>;
 
 pub(crate) fn edit_doc(
     bytes: &[u8],
@@ -352,9 +375,7 @@ pub(crate) fn edit_doc(
     if !problems.is_empty() {
         return Err(DeviceError::Invalid(problems));
     }
-    let heads = ingest::heads_to_strings(&doc.heads());
-    let state = workflow::derive(doc.automerge()).state;
-    Ok(Some((doc.save(), Projection::of(&record, state), heads)))
+    Ok(Some(SavedDoc::of(&mut doc, &record)))
 }
 
 #[cfg(test)]

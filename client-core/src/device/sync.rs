@@ -167,7 +167,7 @@ async fn apply_settled(
     };
     if let Some(doc) = &apply.write {
         let projection = Projection::of(&doc.record, doc.state);
-        tx.put_record(id, &doc.bytes, &projection, &doc.heads)
+        tx.put_record(id, &doc.bytes, &projection, &doc.heads, None)
             .await?;
     }
     tx.set_server_heads(id, Some(&apply.server_heads)).await?;

@@ -11,6 +11,7 @@
 //! - `machine`: [`Machine`], one sync step by step (push, photos, pull);
 //! - `io`: the values crossing its edge ([`Request`], [`Answer`], [`Load`], [`Write`], …);
 //! - `plan`: what a queued record sends and what each push result means;
+//! - `packed`: a never-acknowledged record's history as the store keeps it for the push;
 //! - `merge`: what a pulled record does to the local copy (run by stores, inside their write
 //!   transaction);
 //! - `backoff`: which failures are retried, and the wait before each retry;
@@ -22,6 +23,7 @@ mod driver;
 mod io;
 mod machine;
 pub mod merge;
+pub mod packed;
 mod plan;
 mod report;
 #[cfg(test)]
@@ -34,7 +36,7 @@ pub use io::{
 };
 pub use machine::{Config, DEFAULT_CHUNK_BYTES, Input, Machine, Step, Stop};
 pub use merge::PageReport;
-pub use plan::{PushRow, Update, UpdateOp, same_heads};
+pub use plan::{PushRow, PushSource, Update, UpdateOp, same_heads};
 pub use report::{NoProgress, Phase, PhotoProblem, Progress, Rejection, SyncReport};
 
 /// A point in time as the machine sees it: the time since an origin the driver chooses (the

@@ -4,7 +4,7 @@
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
-use super::report::Rejection;
+use super::{packed, report::Rejection};
 use crate::{
     RecordDoc, RecordId, ingest,
     protocol::{PushOutcome, PushRecord, PushResult, RejectCode},
@@ -14,14 +14,24 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushRow {
     pub id: RecordId,
-    /// The record's saved Automerge document.
-    pub doc: Vec<u8>,
+    pub source: PushSource,
     /// The document's heads as stored.
     pub local_heads: Vec<String>,
     /// The heads the server last acknowledged; `None` when it never did.
     pub server_heads: Option<Vec<String>>,
     /// Parked after a rejection until the officer edits the record.
     pub held: bool,
+}
+
+/// What a queued record's changes are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushSource {
+    /// The record's saved Automerge document.
+    Doc(Vec<u8>),
+    /// The record's whole history at its local heads, as [`super::packed::pack`] packed it:
+    /// what a store keeps for a record the server has acknowledged nothing of. Sending the
+    /// whole history is correct whatever the server holds, so it goes as it is.
+    History(Vec<u8>),
 }
 
 /// What becomes of one queued record in a batch.
@@ -38,8 +48,18 @@ pub(crate) enum Prepared {
 /// document or heads cannot be read.
 pub(crate) fn prepare(row: PushRow) -> Result<Prepared, String> {
     let local = ingest::parse_heads(&row.local_heads)?;
-    let mut doc = RecordDoc::load(&row.doc, ActorId::random())
-        .map_err(|e| format!("record {}: {e}", row.id))?;
+    let bytes = match &row.source {
+        PushSource::Doc(bytes) => bytes,
+        PushSource::History(packed) => {
+            if decide_send(&local, None, row.held) == SendDecision::Hold {
+                return Ok(Prepared::Skip);
+            }
+            let changes = packed::unpack(packed).map_err(|e| format!("record {}: {e}", row.id))?;
+            return Ok(send(row, changes, true));
+        }
+    };
+    let mut doc =
+        RecordDoc::load(bytes, ActorId::random()).map_err(|e| format!("record {}: {e}", row.id))?;
     let server = match &row.server_heads {
         Some(heads) => Some(known_heads(doc.automerge(), &ingest::parse_heads(heads)?)),
         None => None,
@@ -53,18 +73,22 @@ pub(crate) fn prepare(row: PushRow) -> Result<Prepared, String> {
     if changes.is_empty() {
         return Ok(Prepared::Stale(row.local_heads));
     }
+    Ok(send(row, changes, since.is_empty()))
+}
+
+fn send(row: PushRow, changes: Vec<Vec<u8>>, full_history: bool) -> Prepared {
     let sent = Sent {
         id: row.id,
         local_heads: row.local_heads,
-        full_history: since.is_empty(),
+        full_history,
     };
-    Ok(Prepared::Send(
+    Prepared::Send(
         PushRecord {
             id: row.id,
             changes,
         },
         sent,
-    ))
+    )
 }
 
 /// The subset of `heads` present in `doc` (the server's heads may include a reviewer's change
@@ -284,6 +308,69 @@ mod tests {
                 problems: vec![],
             },
         }
+    }
+
+    /// A record captured and edited once: two changes, never acknowledged.
+    fn edited_record() -> (RecordDoc, PushRow) {
+        let record = crate::Record::new("bali/buleleng/sawan", "87010123", "sambang", "Sambang");
+        let author = "officer:87010123";
+        let mut doc = RecordDoc::create(&record, ActorId::random(), author);
+        doc.edit(author, |r| r.narrative = "Sambang ke rumah warga".into())
+            .expect("edit");
+        let row = PushRow {
+            id: record.id,
+            source: PushSource::Doc(doc.save()),
+            local_heads: ingest::heads_to_strings(&doc.heads()),
+            server_heads: None,
+            held: false,
+        };
+        (doc, row)
+    }
+
+    #[test]
+    fn a_stored_history_sends_exactly_what_the_document_would() {
+        let (mut doc, row) = edited_record();
+        let history = PushRow {
+            source: PushSource::History(packed::pack(&doc.changes_since(&[]))),
+            ..row.clone()
+        };
+        let (Ok(Prepared::Send(from_doc, doc_sent)), Ok(Prepared::Send(stored, stored_sent))) =
+            (prepare(row), prepare(history))
+        else {
+            panic!("both send");
+        };
+        assert_eq!(from_doc.changes.len(), 2);
+        assert_eq!(stored.changes, from_doc.changes);
+        assert_eq!(stored_sent, doc_sent);
+        assert!(stored_sent.full_history);
+    }
+
+    #[test]
+    fn a_held_record_is_not_sent_from_its_stored_history() {
+        let (mut doc, row) = edited_record();
+        let held = PushRow {
+            source: PushSource::History(packed::pack(&doc.changes_since(&[]))),
+            held: true,
+            ..row
+        };
+        assert!(matches!(prepare(held), Ok(Prepared::Skip)));
+    }
+
+    #[test]
+    fn a_damaged_stored_history_fails_its_record_by_name() {
+        let (mut doc, row) = edited_record();
+        let mut packed = packed::pack(&doc.changes_since(&[]));
+        packed.truncate(packed.len() - 1);
+        let id = row.id;
+        let damaged = PushRow {
+            source: PushSource::History(packed),
+            ..row
+        };
+        let e = prepare(damaged).expect_err("damaged");
+        assert!(
+            e.contains(&id.to_string()) && e.contains("stored history"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -198,3 +198,48 @@ async fn offline_capture_sync_and_hq_query(backend: Backend) {
 }
 
 both_stores!(offline_capture_sync_and_hq_query);
+
+/// Edits made offline before the first push all travel with it (the push sends the history kept
+/// at the last edit, never an older one), and an edit after the acknowledgement sends only what
+/// is new.
+async fn offline_edits_before_the_first_push_all_arrive(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let made = server.device("bali/buleleng/sawan", "87010001").await;
+    let id = made
+        .device
+        .capture(capture("sambang", "Sambang Desa", 3))
+        .await
+        .expect("capture");
+    for edit in [
+        |r: &mut bukti_core::Record| r.narrative = "Narasi diperbaiki".into(),
+        |r: &mut bukti_core::Record| r.place = "Balai Desa Sudaji".into(),
+    ] {
+        assert!(made.device.edit(id, edit).await.expect("edit"));
+    }
+    let report = made.sync().await;
+    assert_eq!((report.pushed, report.rejected.len()), (1, 0), "{report:?}");
+    assert_eq!(made.device.status().await.expect("status").waiting, 0);
+
+    let polres = server.hq(&server
+        .hq_token("bali/buleleng", "Kabag Ops", "reviewer")
+        .await);
+    let (status, view) = polres.get(&format!("/records/{id}")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["record"]["narrative"], "Narasi diperbaiki");
+    assert_eq!(view["record"]["place"], "Balai Desa Sudaji");
+    assert_eq!(view["history"].as_array().expect("history").len(), 3);
+
+    made.device
+        .edit(id, |r| r.title = "Sambang Desa Sudaji".into())
+        .await
+        .expect("edit");
+    let report = made.sync().await;
+    assert_eq!(report.pushed, 1, "{report:?}");
+    let (_, view) = polres.get(&format!("/records/{id}")).await;
+    assert_eq!(view["record"]["title"], "Sambang Desa Sudaji");
+    assert_eq!(view["record"]["place"], "Balai Desa Sudaji");
+    assert_eq!(view["history"].as_array().expect("history").len(), 4);
+    server.finish().await;
+}
+
+both_stores!(offline_edits_before_the_first_push_all_arrive);

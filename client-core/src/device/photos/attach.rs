@@ -6,10 +6,9 @@ use crate::{
     RecordDoc, RecordId,
     catalogue::Catalogue,
     device::{
-        Capture, Device, DeviceError, edit_doc,
-        store::{NewBlob, Projection, Role, WriteTx, key},
+        Capture, Device, DeviceError, SavedDoc, edit_doc,
+        store::{NewBlob, Role, WriteTx, key},
     },
-    ingest,
     photo::ProcessedPhoto,
     record::{self, Record},
 };
@@ -35,14 +34,20 @@ impl Device {
             return Err(DeviceError::Invalid(problems));
         }
         let author = format!("officer:{}", reg.officer);
-        let mut doc = RecordDoc::create(&record, creds.actor, &author);
-        let heads = ingest::heads_to_strings(&doc.heads());
-        let bytes = doc.save();
-        let state = record::workflow::derive(doc.automerge()).state;
+        let saved = SavedDoc::of(
+            &mut RecordDoc::create(&record, creds.actor, &author),
+            &record,
+        );
         let processed = self.store_files(prepared).await?;
         let mut tx = self.store.begin().await?;
-        tx.put_record(record.id, &bytes, &Projection::of(&record, state), &heads)
-            .await?;
+        tx.put_record(
+            record.id,
+            &saved.bytes,
+            &saved.projection,
+            &saved.heads,
+            Some(&saved.unsent),
+        )
+        .await?;
         insert_blobs(&mut tx, record.id, &processed).await?;
         tx.enqueue(record.id).await?;
         self.commit_capture(tx).await?;
@@ -67,10 +72,17 @@ impl Device {
             edit(r);
             attach(r, &photos, &processed);
         })?;
-        let Some((bytes, projection, heads)) = edited else {
+        let Some(saved) = edited else {
             return Ok(false);
         };
-        tx.put_record(id, &bytes, &projection, &heads).await?;
+        tx.put_record(
+            id,
+            &saved.bytes,
+            &saved.projection,
+            &saved.heads,
+            Some(&saved.unsent),
+        )
+        .await?;
         insert_blobs(&mut tx, id, &processed).await?;
         tx.enqueue(id).await?;
         tx.commit().await?;

@@ -31,7 +31,7 @@ use crate::{
         Record, Verdict,
         workflow::{self, State},
     },
-    sync::PushRow,
+    sync::{PushRow, PushSource},
 };
 
 /// Meta keys.
@@ -217,31 +217,42 @@ impl DeviceStore {
         ids.iter().map(|s| parse_id(s)).collect()
     }
 
-    /// The documents and sync state of queued records, in the order of `ids`, one query per
-    /// [`IDS_PER_QUERY`] ids (a statement per record cost as much as preparing the batch); a
-    /// record that left the outbox since its id was listed (a concurrent sync) is left out.
+    /// The kept histories (or documents) and sync state of queued records, in the order of
+    /// `ids`, one query per [`IDS_PER_QUERY`] ids (a statement per record cost as much as
+    /// preparing the batch); a record that left the outbox since its id was listed (a
+    /// concurrent sync) is left out.
     pub(crate) async fn push_rows(&self, ids: &[RecordId]) -> Result<Vec<PushRow>, DeviceError> {
         let mut found = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_QUERY) {
+            // The kept history when there is one: the document is then not read at all.
             let rows = with_ids(
-                "SELECT r.record_id, r.doc, r.local_heads, r.server_heads, o.held
+                "SELECT r.record_id, r.unsent,
+                        CASE WHEN r.unsent IS NULL THEN r.doc END,
+                        r.local_heads, r.server_heads, o.held
                  FROM record r JOIN outbox o ON o.record_id = r.record_id
                  WHERE r.record_id IN",
                 chunk,
             )
-            .build_query_as::<(String, Vec<u8>, String, Option<String>, bool)>()
+            .build_query_as::<PushRowColumns>()
             .fetch_all(&self.pool)
             .await?;
-            for (id, doc, local, server, held) in rows {
-                found.insert(parse_id(&id)?, (doc, local, server, held));
+            for (id, unsent, doc, local, server, held) in rows {
+                let source = match (unsent, doc) {
+                    (Some(history), _) => PushSource::History(history),
+                    (None, Some(doc)) => PushSource::Doc(doc),
+                    (None, None) => {
+                        return Err(DeviceError::Corrupt(format!("record {id} has no document")));
+                    }
+                };
+                found.insert(parse_id(&id)?, (source, local, server, held));
             }
         }
         ids.iter()
             .filter_map(|id| found.remove(id).map(|row| (*id, row)))
-            .map(|(id, (doc, local, server, held))| {
+            .map(|(id, (source, local, server, held))| {
                 Ok(PushRow {
                     id,
-                    doc,
+                    source,
                     local_heads: parse_heads(&local)?,
                     server_heads: server.as_deref().map(parse_heads).transpose()?,
                     held,
@@ -374,3 +385,14 @@ fn summary_of(row: &SqliteRow) -> Result<RecordSummary, DeviceError> {
         sync,
     })
 }
+
+/// A push row as read: id, kept history, document (read only without a history), local heads,
+/// server heads, held.
+type PushRowColumns = (
+    String,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    String,
+    Option<String>,
+    bool,
+);

@@ -60,26 +60,30 @@ impl WriteTx {
     }
 
     /// Inserts or replaces a record's document and projection; `server_heads` is left as it was
-    /// (NULL for a new record).
+    /// (NULL for a new record). `unsent` is the document's whole history packed for the push
+    /// (`sync::packed`), kept only while the server has acknowledged nothing of the record;
+    /// `None` when the caller does not have it at hand.
     pub(crate) async fn put_record(
         &mut self,
         id: RecordId,
         doc: &[u8],
         projection: &Projection,
         local_heads: &[String],
+        unsent: Option<&[u8]>,
     ) -> Result<(), DeviceError> {
         let p = projection;
         sqlx::query(
             "INSERT INTO record (record_id, doc, unit, officer, kind, title, status, verdict,
-                                 state, started_at, captured_at, updated_at, local_heads)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 state, started_at, captured_at, updated_at, local_heads, unsent)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (record_id) DO UPDATE SET
                 doc = excluded.doc, unit = excluded.unit, officer = excluded.officer,
                 kind = excluded.kind, title = excluded.title, status = excluded.status,
                 verdict = excluded.verdict, state = excluded.state,
                 started_at = excluded.started_at,
                 captured_at = excluded.captured_at, updated_at = excluded.updated_at,
-                local_heads = excluded.local_heads",
+                local_heads = excluded.local_heads,
+                unsent = CASE WHEN record.server_heads IS NULL THEN excluded.unsent END",
         )
         .bind(id.to_string())
         .bind(doc)
@@ -94,6 +98,7 @@ impl WriteTx {
         .bind(p.captured_at)
         .bind(now_ms())
         .bind(heads_json(local_heads))
+        .bind(unsent)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -158,7 +163,7 @@ impl WriteTx {
                     verdict = excluded.verdict, state = excluded.state,
                     started_at = excluded.started_at, captured_at = excluded.captured_at,
                     updated_at = excluded.updated_at, local_heads = excluded.local_heads,
-                    server_heads = excluded.server_heads",
+                    server_heads = excluded.server_heads, unsent = NULL",
             );
             q.build().execute(&mut *self.tx).await?;
         }
@@ -174,7 +179,8 @@ impl WriteTx {
         acks: &[(RecordId, &[String], &[String])],
     ) -> Result<(), DeviceError> {
         let statements = [
-            "UPDATE record SET server_heads = (SELECT server FROM v WHERE v.id = record.record_id)
+            "UPDATE record SET server_heads = (SELECT server FROM v WHERE v.id = record.record_id),
+                               unsent = NULL
              WHERE record_id IN (SELECT id FROM v)",
             "DELETE FROM outbox WHERE record_id IN
                 (SELECT v.id FROM v JOIN record r ON r.record_id = v.id
@@ -200,7 +206,8 @@ impl WriteTx {
         id: RecordId,
         heads: Option<&[String]>,
     ) -> Result<(), DeviceError> {
-        sqlx::query("UPDATE record SET server_heads = ? WHERE record_id = ?")
+        // Whatever the server now holds, the kept history is no longer what the push sends.
+        sqlx::query("UPDATE record SET server_heads = ?, unsent = NULL WHERE record_id = ?")
             .bind(heads.map(heads_json))
             .bind(id.to_string())
             .execute(&mut *self.tx)

@@ -10,7 +10,8 @@ use crate::{
     Record, RecordDoc, RecordId, ingest,
     protocol::PulledRecord,
     sync::{
-        BlobToSend, Load, Loaded, PageReport, PushRow, SyncStore, UpdateOp, Write, Written,
+        BlobToSend, Load, Loaded, PageReport, PushRow, PushSource, SyncStore, UpdateOp, Write,
+        Written,
         merge::{self, QueueChange, Settled},
         same_heads,
     },
@@ -193,7 +194,7 @@ impl SyncStore for MemStore {
                         let r = self.records.get(&id)?;
                         Some(PushRow {
                             id,
-                            doc: r.doc.clone(),
+                            source: PushSource::Doc(r.doc.clone()),
                             local_heads: r.local_heads.clone(),
                             server_heads: r.server_heads.clone(),
                             held: queued.held,
