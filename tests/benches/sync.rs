@@ -50,7 +50,7 @@ use std::{
 
 use bukti_core::device::NoProgress;
 use serde_json::json;
-use server::{Server, Store, StoreSpec, cpu_seconds};
+use server::{Server, Store, StoreSpec, cpu_seconds, database_cpu_seconds};
 use workload::Preload;
 
 #[derive(Debug, Clone)]
@@ -136,7 +136,7 @@ struct Round {
     preload_rps: f64,
     /// Per phase: (wall s, server CPU s, bench CPU s, server handler s, requests, server
     /// bytes written).
-    profile: Vec<(&'static str, [f64; 6])>,
+    profile: Vec<(&'static str, [f64; 7])>,
 }
 
 /// Wall time, CPU of both processes and handler time around one timed phase.
@@ -144,6 +144,7 @@ struct Phase {
     start: Instant,
     server_cpu: f64,
     bench_cpu: f64,
+    database_cpu: f64,
     written: f64,
     handler: (f64, f64),
     route: &'static str,
@@ -155,13 +156,15 @@ impl Phase {
             handler: server.route_time(route).await,
             server_cpu: server.cpu_seconds(),
             bench_cpu: cpu_seconds("self"),
+            database_cpu: database_cpu_seconds(),
             written: server.bytes_written(),
             route,
             start: Instant::now(),
         }
     }
 
-    async fn end(self, server: &Server) -> [f64; 6] {
+    /// Wall, server CPU, bench CPU, handler time, requests, bytes written, PostgreSQL's CPU.
+    async fn end(self, server: &Server) -> [f64; 7] {
         let wall = self.start.elapsed().as_secs_f64();
         let (server_cpu, bench_cpu) = (server.cpu_seconds(), cpu_seconds("self"));
         let (sum, count) = server.route_time(self.route).await;
@@ -172,6 +175,7 @@ impl Phase {
             sum - self.handler.0,
             count - self.handler.1,
             server.bytes_written() - self.written,
+            database_cpu_seconds() - self.database_cpu,
         ]
     }
 }
@@ -260,11 +264,12 @@ async fn round(
     out.wave1_rps = pushed as f64 / p[0];
     out.profile.push(("wave 1 push", p));
     eprintln!(
-        "{tag} wave 1: {pushed} records in {:.2} s = {:.0} records/s, server CPU {:.0} µs \
-         and {:.0} bytes written per record; {}",
+        "{tag} wave 1: {pushed} records in {:.2} s = {:.0} records/s, server CPU {:.0} µs, \
+         PostgreSQL CPU {:.0} µs and {:.0} bytes written per record; {}",
         p[0],
         out.wave1_rps,
         p[1] * 1e6 / pushed as f64,
+        p[6] * 1e6 / pushed as f64,
         p[5] / pushed as f64,
         server.rss_now()
     );
@@ -280,11 +285,12 @@ async fn round(
     out.burst_rps = pushed as f64 / p[0];
     out.profile.push(("burst push", p));
     eprintln!(
-        "{tag} burst: {pushed} records in {:.2} s = {:.0} records/s, server CPU {:.0} µs \
-         and {:.0} bytes written per record; {}",
+        "{tag} burst: {pushed} records in {:.2} s = {:.0} records/s, server CPU {:.0} µs, \
+         PostgreSQL CPU {:.0} µs and {:.0} bytes written per record; {}",
         p[0],
         out.burst_rps,
         p[1] * 1e6 / pushed as f64,
+        p[6] * 1e6 / pushed as f64,
         p[5] / pushed as f64,
         server.rss_now()
     );
@@ -373,19 +379,22 @@ fn main() {
             let f = |k: usize| median(rounds.iter().map(|r| r.profile[i].1[k]).collect());
             eprintln!(
                 "{} {name}: wall {:.2} s, server CPU {:.2} s, bench (devices) CPU {:.2} s, \
-                 server handler time {:.2} s over {} requests, server wrote {:.0} MB",
+                 server handler time {:.2} s over {} requests, server wrote {:.0} MB, \
+                 PostgreSQL CPU {:.2} s",
                 store.name(),
                 f(0),
                 f(1),
                 f(2),
                 f(3),
                 f(4),
-                f(5) / 1e6
+                f(5) / 1e6,
+                f(6)
             );
             profile.insert(
                 (*name).to_owned(),
                 json!({"wall_s": f(0), "server_cpu_s": f(1), "bench_cpu_s": f(2),
-                       "handler_s": f(3), "requests": f(4), "server_written_bytes": f(5)}),
+                       "handler_s": f(3), "requests": f(4), "server_written_bytes": f(5),
+                       "database_cpu_s": f(6)}),
             );
         }
         results.push(json!({

@@ -227,6 +227,26 @@ pub fn cpu_seconds(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// CPU seconds of every PostgreSQL process on the machine (the postmaster, its backends and
+/// background workers), which the server's own figure leaves out. On this machine, quiet while
+/// the bench runs, that is the work the server's queries cause. A backend that exits within a
+/// phase takes its CPU with it; the server's pool keeps its connections through a wave.
+pub fn database_cpu_seconds() -> f64 {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    procs
+        .flatten()
+        .filter_map(|p| p.file_name().to_str().map(str::to_owned))
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.starts_with("postgres"))
+        })
+        .map(|pid| cpu_seconds(&pid))
+        .sum()
+}
+
 impl Server {
     /// Starts the server on `port` (a free one when `None`) and waits for `/healthz`.
     pub async fn start(exe: &Path, spec: &StoreSpec, port: Option<u16>) -> Server {
