@@ -39,7 +39,7 @@ pub use crate::sync::{
 };
 use client::SyncClient;
 use photos::{PhotoFiles, PhotoPool};
-use store::{DeviceStore, Projection, key};
+use store::{DeviceStore, SavedDoc, key};
 use sync::{DeviceSide, TokioClock};
 
 use crate::{
@@ -52,7 +52,7 @@ use crate::{
         self, Problem, Record,
         workflow::{self, Workflow},
     },
-    sync::{self as machine, Failure, SyncError, packed},
+    sync::{self as machine, Failure, SyncError},
 };
 
 /// File name of the store inside the device's home directory.
@@ -327,29 +327,6 @@ fn sync_error(error: SyncError<DeviceError, DeviceError>, server: &str) -> Devic
             DeviceError::Protocol(message)
         }
         SyncError::Local(message) => DeviceError::Corrupt(message),
-    }
-}
-
-/// A record's document as a capture or an edit writes it to the store.
-#[derive(Debug)]
-pub(crate) struct SavedDoc {
-    pub bytes: Vec<u8>,
-    pub projection: Projection,
-    pub heads: Vec<String>,
-    /// The whole history packed for the push (`sync::packed`): the store keeps it while the
-    /// server has acknowledged nothing of the record, so the push need not load the document.
-    pub unsent: Vec<u8>,
-}
-
-impl SavedDoc {
-    pub(crate) fn of(doc: &mut RecordDoc, record: &Record) -> Self {
-        let state = workflow::derive(doc.automerge()).state;
-        Self {
-            heads: ingest::heads_to_strings(&doc.heads()),
-            unsent: packed::pack(&doc.changes_since(&[])),
-            bytes: doc.save(),
-            projection: Projection::of(record, state),
-        }
     }
 }
 

@@ -6,8 +6,8 @@ use crate::{
     RecordDoc, RecordId,
     catalogue::Catalogue,
     device::{
-        Capture, Device, DeviceError, SavedDoc, edit_doc,
-        store::{NewBlob, Role, WriteTx, key},
+        Capture, Device, DeviceError, edit_doc,
+        store::{NewBlob, Role, SavedDoc, WriteTx, key},
     },
     photo::ProcessedPhoto,
     record::{self, Record},
@@ -40,14 +40,7 @@ impl Device {
         );
         let processed = self.store_files(prepared).await?;
         let mut tx = self.store.begin().await?;
-        tx.put_record(
-            record.id,
-            &saved.bytes,
-            &saved.projection,
-            &saved.heads,
-            Some(&saved.unsent),
-        )
-        .await?;
+        tx.put_saved(record.id, &saved).await?;
         insert_blobs(&mut tx, record.id, &processed).await?;
         tx.enqueue(record.id).await?;
         self.commit_capture(tx).await?;
@@ -75,14 +68,7 @@ impl Device {
         let Some(saved) = edited else {
             return Ok(false);
         };
-        tx.put_record(
-            id,
-            &saved.bytes,
-            &saved.projection,
-            &saved.heads,
-            Some(&saved.unsent),
-        )
-        .await?;
+        tx.put_saved(id, &saved).await?;
         insert_blobs(&mut tx, id, &processed).await?;
         tx.enqueue(id).await?;
         tx.commit().await?;

@@ -19,7 +19,7 @@ use sqlx::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
     },
 };
-pub(crate) use write::{NewRecord, WriteTx};
+pub(crate) use write::{NewRecord, SavedDoc, WriteTx};
 
 use super::{
     DeviceError,

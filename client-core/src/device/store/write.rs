@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use sqlx::{Sqlite, Transaction};
 
 use super::{IDS_PER_QUERY, Projection, heads_json, now_ms, parse_heads, parse_id, with_ids};
-use crate::{RecordId, device::DeviceError};
+use crate::{
+    Record, RecordDoc, RecordId, device::DeviceError, ingest, record::workflow, sync::packed,
+};
 
 /// Record rows per multi-row insert: 14 values each, far below SQLite's parameter limit.
 const ROWS_PER_INSERT: usize = 100;
@@ -57,6 +59,22 @@ impl WriteTx {
                 .fetch_optional(&mut *self.tx)
                 .await?,
         )
+    }
+
+    /// Writes a captured or edited record, its history kept for the push.
+    pub(crate) async fn put_saved(
+        &mut self,
+        id: RecordId,
+        saved: &SavedDoc,
+    ) -> Result<(), DeviceError> {
+        self.put_record(
+            id,
+            &saved.bytes,
+            &saved.projection,
+            &saved.heads,
+            Some(&saved.unsent),
+        )
+        .await
     }
 
     /// Inserts or replaces a record's document and projection; `server_heads` is left as it was
@@ -308,5 +326,28 @@ impl WriteTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+}
+
+/// A record's document as a capture or an edit writes it to the store.
+#[derive(Debug)]
+pub(crate) struct SavedDoc {
+    pub bytes: Vec<u8>,
+    pub projection: Projection,
+    pub heads: Vec<String>,
+    /// The whole history packed for the push (`sync::packed`): the store keeps it while the
+    /// server has acknowledged nothing of the record, so the push need not load the document.
+    pub unsent: Vec<u8>,
+}
+
+impl SavedDoc {
+    pub(crate) fn of(doc: &mut RecordDoc, record: &Record) -> Self {
+        let state = workflow::derive(doc.automerge()).state;
+        Self {
+            heads: ingest::heads_to_strings(&doc.heads()),
+            unsent: packed::pack(&doc.changes_since(&[])),
+            bytes: doc.save(),
+            projection: Projection::of(record, state),
+        }
     }
 }
