@@ -11,7 +11,11 @@ use bukti_core::{
 };
 use sqlx::{SqliteConnection, postgres::PgConnection};
 
-use super::{StoreError, parse_id, query::Bind, rows::StoreRow};
+use super::{
+    StoreError, parse_id,
+    query::Bind,
+    rows::{NUMBERED_VALUES_PER_STATEMENT, StoreRow},
+};
 use crate::projection::Projection;
 
 /// A flag as stored: which record, and when it was first raised (Unix milliseconds).
@@ -84,9 +88,25 @@ fn around_sql(n: usize) -> String {
         .join(" union all ")
 }
 
-/// An arrival flag (a few per photo: one statement each is cheap there).
-const INSERT: &str = "insert into record_flag (record_id, code, photo, amount, note, moment, raised_at) \
-     values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing";
+/// [`around_sql`] for PostgreSQL: the points as arrays (`$2` entry times, `$3` ids, `$4` and `$5`
+/// the bounds), each side a lateral subquery.
+static AROUND_PG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let side = |cmp: &str, bound: &str, dir: &str| {
+        format!(
+            "(select record_id, captured_at from record \
+             where officer = $1 and {BACKDATED} and {bound} \
+             and (captured_at, record_id) {cmp} (p.at, p.id) \
+             order by captured_at {dir}, record_id {dir} limit {AROUND})"
+        )
+    };
+    format!(
+        "select n.record_id, n.captured_at \
+         from unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) as p(at, id, lo, hi) \
+         cross join lateral ({} union all {}) as n",
+        side("<", "captured_at >= p.lo", "desc"),
+        side(">", "captured_at <= p.hi", "asc"),
+    )
+});
 
 fn moment(code: FlagCode) -> &'static str {
     match code.moment() {
@@ -215,18 +235,27 @@ macro_rules! impl_flag_store {
                 flags: &[(RecordId, Flag)],
                 now: i64,
             ) -> Result<(), StoreError> {
+                // A burst flags every record in it, so a push of back-dated records raises one
+                // per record: a multi-row statement per chunk, not a round trip per flag.
                 let mut tx = self.$write.begin().await?;
-                for (record, f) in flags {
-                    sqlx::query(INSERT)
-                        .bind(record.to_string())
-                        .bind(f.code.as_str())
-                        .bind(f.photo.as_deref().unwrap_or_default())
-                        .bind(f.amount)
-                        .bind(&f.note)
-                        .bind(moment(f.code))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                for chunk in flags.chunks(NUMBERED_VALUES_PER_STATEMENT / 7) {
+                    let sql = format!(
+                        "insert into record_flag (record_id, code, photo, amount, note, moment, \
+                         raised_at) values {} on conflict do nothing",
+                        super::rows::tuples(1, chunk.len(), 7)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (record, f) in chunk {
+                        q = q
+                            .bind(record.to_string())
+                            .bind(f.code.as_str())
+                            .bind(f.photo.as_deref().unwrap_or_default())
+                            .bind(f.amount)
+                            .bind(&f.note)
+                            .bind(moment(f.code))
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -262,16 +291,7 @@ macro_rules! impl_flag_store {
             ) -> Result<Vec<(RecordId, i64)>, StoreError> {
                 let mut out = Vec::new();
                 for chunk in points.chunks(POINTS_PER_QUERY) {
-                    let sql = around_sql(chunk.len());
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(officer);
-                    for (id, at) in chunk {
-                        q = q
-                            .bind(*at)
-                            .bind(id.to_string())
-                            .bind(at.saturating_sub(window_ms))
-                            .bind(at.saturating_add(window_ms));
-                    }
-                    for r in q.fetch_all(&self.$read).await? {
+                    for r in self.neighbours(officer, chunk, window_ms).await? {
                         out.push((parse_id(&r.text("record_id")?)?, r.int("captured_at")?));
                     }
                 }
@@ -283,6 +303,51 @@ macro_rules! impl_flag_store {
 
 impl_flag_store!(super::sqlite::SqliteStore, reader, writer);
 impl_flag_store!(super::postgres::PgStore, pool, pool);
+
+/// The neighbours' statement is the one query here that differs by database: SQLite keeps a
+/// prepared statement per text and plans it once, while PostgreSQL planned the `union all` of
+/// 100 sides afresh at every call (a custom plan per bind, about 3 ms, more than its
+/// execution), so there it is one small statement over arrays, planned once.
+impl super::sqlite::SqliteStore {
+    async fn neighbours(
+        &self,
+        officer: &str,
+        points: &[(RecordId, i64)],
+        window_ms: i64,
+    ) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(around_sql(points.len()))).bind(officer);
+        for (id, at) in points {
+            q = q
+                .bind(*at)
+                .bind(id.to_string())
+                .bind(at.saturating_sub(window_ms))
+                .bind(at.saturating_add(window_ms));
+        }
+        Ok(q.fetch_all(&self.reader).await?)
+    }
+}
+
+impl super::postgres::PgStore {
+    async fn neighbours(
+        &self,
+        officer: &str,
+        points: &[(RecordId, i64)],
+        window_ms: i64,
+    ) -> Result<Vec<sqlx::postgres::PgRow>, StoreError> {
+        let at: Vec<i64> = points.iter().map(|p| p.1).collect();
+        let ids: Vec<String> = points.iter().map(|p| p.0.to_string()).collect();
+        let lo: Vec<i64> = at.iter().map(|t| t.saturating_sub(window_ms)).collect();
+        let hi: Vec<i64> = at.iter().map(|t| t.saturating_add(window_ms)).collect();
+        Ok(sqlx::query(sqlx::AssertSqlSafe(AROUND_PG.as_str()))
+            .bind(officer)
+            .bind(&at)
+            .bind(&ids)
+            .bind(&lo)
+            .bind(&hi)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
 
 #[cfg(test)]
 mod tests {
