@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 both_stores!(
     flags_are_raised_stored_shown_filtered_and_recomputed,
     a_burst_of_backdated_records_is_flagged_and_a_few_are_not,
+    a_burst_larger_than_a_statement_is_flagged_whole,
 );
 
 const SAWAN: &str = "bali/buleleng/sawan";
@@ -320,5 +321,39 @@ async fn a_burst_of_backdated_records_is_flagged_and_a_few_are_not(backend: Back
             .as_str()
             .is_some_and(|e| e.contains("6 catatan mundur tanggal")),
         "{view}"
+    );
+}
+
+/// More back-dated records in one push than one statement holds (flags are written 36 to a
+/// statement, neighbours read 50 points to one), then one more record that is in a burst only
+/// with its neighbours from that push.
+async fn a_burst_larger_than_a_statement_is_flagged_whole(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let typist = server.raw_device(SAWAN, "80000001").await;
+    let backdated = |days: i64| {
+        let mut r = sample_record(SAWAN, &typist.officer, &format!("Sambang {days} hari lalu"));
+        r.started_at = Some(r.captured_at - SignedDuration::from_hours(24 * days));
+        doc_of(&typist, &r)
+    };
+    let hq = server.hq(&server
+        .hq_token("bali/buleleng", "Reviewer", "reviewer")
+        .await);
+    let flagged = |page: &Value| page["records"].as_array().expect("records").len();
+
+    let mut many: Vec<RecordDoc> = (2..=81).map(backdated).collect();
+    push(&server, &typist, &mut many, Timestamp::now()).await;
+    let (_, page) = hq.get("/records?flag=backdated_burst&limit=100").await;
+    assert_eq!(flagged(&page), 80, "{page}");
+    let id = page["records"][0]["id"].as_str().expect("a flagged record");
+    let (_, view) = hq.get(&format!("/records/{id}")).await;
+    assert_eq!(view["flags"][0]["amount"], 80.0, "{view}");
+
+    let mut late = vec![backdated(90)];
+    push(&server, &typist, &mut late, Timestamp::now()).await;
+    let (_, page) = hq.get("/records?flag=backdated_burst&limit=100").await;
+    assert_eq!(
+        flagged(&page),
+        81,
+        "the last record joins the burst: {page}"
     );
 }
