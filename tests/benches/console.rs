@@ -407,13 +407,22 @@ async fn run(store: Store, n: usize) -> serde_json::Value {
     })
 }
 
+const USAGE: &str = "\
+HQ query benchmark: list pages, full-text search, dashboards, the LKE worksheet and the CSV
+export over real HTTP, on a store seeded with BUKTI_BENCH_RECORDS records (default 100,000).
+
+usage: cargo bench -p bukti-tests --bench console -- [--store sqlite|postgres|both]
+
+environment: BUKTI_BENCH_RECORDS (records to seed), BUKTI_BENCH_KEEP=1 (keep the seeded store),
+BUKTI_BENCH_SEED_ONLY=1 (only seed), BUKTI_TEST_POSTGRES (the PostgreSQL server).
+More in the doc comment of tests/benches/console.rs.";
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("BUKTI_BENCH_RECORDS")
         .ok()
         .map(|v| v.parse().expect("BUKTI_BENCH_RECORDS is a number"))
         .unwrap_or(100_000);
-    let stores = server::stores_from_args("console.rs");
+    let stores = server::stores_from_args(USAGE);
     for store in stores {
         let result = run(store, n).await;
         println!("RESULT {result}");

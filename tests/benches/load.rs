@@ -33,6 +33,21 @@ struct Options {
     pause_ms: u64,
 }
 
+const USAGE: &str = "\
+Load benchmark: 200 devices at once against the release server for five minutes, pushing new
+records, pushing edits and pulling their Polsek's feed. Reports errors (there must be none),
+p50/p99 latency per request kind and the server's RSS over time.
+
+usage: cargo bench -p bukti-tests --bench load -- [options]
+
+  --store sqlite|postgres   the evidence store (default sqlite)
+  --devices N               devices at once (default 200)
+  --secs N                  how long (default 300)
+  --pause-ms N              each device's pause between requests (default 500)
+
+environment: BUKTI_TEST_POSTGRES (the PostgreSQL server). More in the doc comment of
+tests/benches/load.rs.";
+
 fn options() -> Options {
     let mut o = Options {
         store: Store::Sqlite,
@@ -40,29 +55,34 @@ fn options() -> Options {
         secs: 300,
         pause_ms: 500,
     };
+    fn fail(problem: String) -> ! {
+        server::exit_with_usage(Some(problem), USAGE)
+    }
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| fail(format!("{a} needs a value")))
+        };
         let number = |v: String| {
             v.parse::<u64>()
-                .unwrap_or_else(|_| panic!("{v:?} is not a number"))
+                .unwrap_or_else(|_| fail(format!("{v:?} is not a number")))
         };
         match a.as_str() {
             "--store" => {
                 o.store = match value().as_str() {
                     "sqlite" => Store::Sqlite,
                     "postgres" => Store::Postgres,
-                    s => panic!("--store {s:?}: expected sqlite or postgres"),
+                    s => fail(format!("--store {s:?}: expected sqlite or postgres")),
                 }
             }
             "--devices" => o.devices = number(value()) as usize,
             "--secs" => o.secs = number(value()),
             "--pause-ms" => o.pause_ms = number(value()),
+            "--help" | "-h" => server::exit_with_usage(None, USAGE),
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
-            other => {
-                panic!("unknown option {other:?}; see the doc comment of tests/benches/load.rs")
-            }
+            other => fail(format!("unknown option {other:?}")),
         }
     }
     o

@@ -318,11 +318,20 @@ fn env_number(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+const USAGE: &str = "\
+The photo-reuse index at BUKTI_BENCH_PHOTOS stored photos (default 1,000,000): preload time and
+lookup latency (median, p99), candidates compared, near-copies found.
+
+usage: cargo bench -p bukti-tests --bench reuse_sql -- [--store sqlite|postgres|both]
+
+environment: BUKTI_BENCH_PHOTOS, BUKTI_BENCH_PRINT_BYTES (bytes per stored fingerprint),
+BUKTI_BENCH_KEEP=1 (keep the filled store), BUKTI_TEST_POSTGRES (the PostgreSQL server).
+More in the doc comment of tests/benches/reuse_sql.rs.";
 #[tokio::main]
 async fn main() {
     let photos = env_number("BUKTI_BENCH_PHOTOS", 1_000_000);
     let bytes = env_number("BUKTI_BENCH_PRINT_BYTES", 8_192);
-    let stores = server::stores_from_args("reuse_sql.rs");
+    let stores = server::stores_from_args(USAGE);
     for store in stores {
         let result = run(store, photos, bytes).await;
         println!("RESULT {result}");
