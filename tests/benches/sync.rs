@@ -22,14 +22,16 @@
 //! The preload's activity times fall in the same fortnight as the timed records' (the worst
 //! case for the indexes in activity order: every new record lands among stored ones), unless
 //! `--preload-days D` spreads them over the last D days, as a store that grew over D days of
-//! field work holds them (each captured within hours of its activity).
+//! field work holds them (each captured within hours of its activity). On PostgreSQL the
+//! preloaded database is then vacuumed and analysed, as autovacuum would (`StoreSpec::settle`).
 //!
 //! `--preload-cache DIR` keeps the first preloaded store of each kind in `DIR` (the SQLite data
 //! folder copied, a template database on PostgreSQL) and starts later rounds and runs from a
 //! copy of it: a million records take minutes to load and seconds to copy. A server with newer
 //! migrations applies them to the copy as it starts, before anything is timed (to time one,
 //! run `bukti-server` on a copy yourself). Empty `DIR` after a change to what the preload
-//! writes.
+//! writes (or to how it is settled: caches kept before session 17 hold PostgreSQL preloads never
+//! analysed).
 //!
 //! The server is the `test-bukti-server` binary the same `cargo bench` builds (one compile). PostgreSQL comes from `BUKTI_TEST_POSTGRES`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`); a database is created per round and
@@ -233,6 +235,7 @@ async fn preloaded_store(
     }
     eprintln!("{tag} preloading {} records", o.preload);
     let rps = preload().push(&server.url, &spec.token(exe, "bali")).await;
+    spec.settle().await;
     eprintln!(
         "{tag} preloaded at {rps:.0} records/s; {}",
         server.rss_now()
