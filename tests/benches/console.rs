@@ -23,6 +23,10 @@
 // Shared with the sync and load benches, which use the parts this one does not.
 #[path = "console/seed.rs"]
 mod seed;
+// The command-line helpers; each bench uses some of them.
+#[allow(dead_code)]
+#[path = "sync/cli.rs"]
+mod cli;
 #[allow(dead_code)]
 #[path = "sync/server.rs"]
 mod server;
@@ -422,7 +426,7 @@ async fn main() {
         .ok()
         .map(|v| v.parse().expect("BUKTI_BENCH_RECORDS is a number"))
         .unwrap_or(100_000);
-    let stores = server::stores_from_args(USAGE);
+    let stores = cli::stores_from_args(USAGE);
     for store in stores {
         let result = run(store, n).await;
         println!("RESULT {result}");

@@ -14,6 +14,10 @@
 
 #[path = "load/driver.rs"]
 mod driver;
+// The command-line helpers; each bench uses some of them.
+#[allow(dead_code)]
+#[path = "sync/cli.rs"]
+mod cli;
 // Shared with the sync bench, which uses the parts this one does not.
 #[allow(dead_code)]
 #[path = "sync/server.rs"]
@@ -56,7 +60,7 @@ fn options() -> Options {
         pause_ms: 500,
     };
     fn fail(problem: String) -> ! {
-        server::exit_with_usage(Some(problem), USAGE)
+        cli::exit_with_usage(Some(problem), USAGE)
     }
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -79,7 +83,7 @@ fn options() -> Options {
             "--devices" => o.devices = number(value()) as usize,
             "--secs" => o.secs = number(value()),
             "--pause-ms" => o.pause_ms = number(value()),
-            "--help" | "-h" => server::exit_with_usage(None, USAGE),
+            "--help" | "-h" => cli::exit_with_usage(None, USAGE),
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
             other => fail(format!("unknown option {other:?}")),

@@ -18,6 +18,10 @@
 //! as autovacuum would within a minute. `BUKTI_BENCH_KEEP=1` keeps the filled store (to study
 //! query plans). Progress goes to stderr, then a table and one `RESULT {json}` line per store.
 
+// The command-line helpers; each bench uses some of them.
+#[allow(dead_code)]
+#[path = "sync/cli.rs"]
+mod cli;
 // Shared with the sync, load and console benches, which use the parts this one does not.
 #[allow(dead_code)]
 #[path = "sync/server.rs"]
@@ -331,7 +335,7 @@ More in the doc comment of tests/benches/reuse_sql.rs.";
 async fn main() {
     let photos = env_number("BUKTI_BENCH_PHOTOS", 1_000_000);
     let bytes = env_number("BUKTI_BENCH_PRINT_BYTES", 8_192);
-    let stores = server::stores_from_args(USAGE);
+    let stores = cli::stores_from_args(USAGE);
     for store in stores {
         let result = run(store, photos, bytes).await;
         println!("RESULT {result}");
