@@ -59,34 +59,14 @@ fn options() -> Options {
         secs: 300,
         pause_ms: 500,
     };
-    fn fail(problem: String) -> ! {
-        cli::exit_with_usage(Some(problem), USAGE)
-    }
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || {
-            args.next()
-                .unwrap_or_else(|| fail(format!("{a} needs a value")))
-        };
-        let number = |v: String| {
-            v.parse::<u64>()
-                .unwrap_or_else(|_| fail(format!("{v:?} is not a number")))
-        };
-        match a.as_str() {
-            "--store" => {
-                o.store = match value().as_str() {
-                    "sqlite" => Store::Sqlite,
-                    "postgres" => Store::Postgres,
-                    s => fail(format!("--store {s:?}: expected sqlite or postgres")),
-                }
-            }
-            "--devices" => o.devices = number(value()) as usize,
-            "--secs" => o.secs = number(value()),
-            "--pause-ms" => o.pause_ms = number(value()),
-            "--help" | "-h" => cli::exit_with_usage(None, USAGE),
-            // cargo bench passes --bench to harness = false targets.
-            "--bench" => {}
-            other => fail(format!("unknown option {other:?}")),
+    let mut args = cli::Args::new(USAGE);
+    while let Some(flag) = args.next_flag() {
+        match flag.as_str() {
+            "--store" => o.store = args.stores(&flag, false)[0],
+            "--devices" => o.devices = args.number(&flag),
+            "--secs" => o.secs = args.number(&flag),
+            "--pause-ms" => o.pause_ms = args.number(&flag),
+            other => args.unknown(other),
         }
     }
     o

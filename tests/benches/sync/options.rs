@@ -57,38 +57,17 @@ pub fn options() -> Options {
         preload_cache: None,
         rounds: 3,
     };
-    fn fail(problem: String) -> ! {
-        cli::exit_with_usage(Some(problem), USAGE)
-    }
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .unwrap_or_else(|| fail(format!("{name} needs a value")))
-        };
-        let number = |v: String| {
-            v.parse::<usize>()
-                .unwrap_or_else(|_| fail(format!("{v:?} is not a number")))
-        };
-        match a.as_str() {
-            "--store" => {
-                o.stores = match value("--store").as_str() {
-                    "sqlite" => vec![Store::Sqlite],
-                    "postgres" => vec![Store::Postgres],
-                    "both" => vec![Store::Sqlite, Store::Postgres],
-                    s => fail(format!("--store {s:?}: expected sqlite, postgres or both")),
-                }
-            }
-            "--devices" => o.devices = number(value(&a)),
-            "--records" => o.records = number(value(&a)),
-            "--preload" => o.preload = number(value(&a)),
-            "--preload-days" => o.preload_days = number(value(&a)),
-            "--preload-cache" => o.preload_cache = Some(value(&a).into()),
-            "--rounds" => o.rounds = number(value(&a)).max(1),
-            "--help" | "-h" => cli::exit_with_usage(None, USAGE),
-            // cargo bench passes --bench to harness = false targets.
-            "--bench" => {}
-            other => fail(format!("unknown option {other:?}")),
+    let mut args = cli::Args::new(USAGE);
+    while let Some(flag) = args.next_flag() {
+        match flag.as_str() {
+            "--store" => o.stores = args.stores(&flag, true),
+            "--devices" => o.devices = args.number(&flag),
+            "--records" => o.records = args.number(&flag),
+            "--preload" => o.preload = args.number(&flag),
+            "--preload-days" => o.preload_days = args.number(&flag),
+            "--preload-cache" => o.preload_cache = Some(args.value(&flag).into()),
+            "--rounds" => o.rounds = args.number::<usize>(&flag).max(1),
+            other => args.unknown(other),
         }
     }
     o
