@@ -7,7 +7,7 @@ use super::server::Store;
 
 /// Ends a bench at its command line: with no `problem` (`--help`) prints `usage` and exits 0;
 /// otherwise prints the problem above the usage and exits 2, instead of a panic's backtrace.
-pub fn exit_with_usage(problem: Option<String>, usage: &str) -> ! {
+fn exit_with_usage(problem: Option<String>, usage: &str) -> ! {
     match problem {
         None => {
             println!("{usage}");
