@@ -102,7 +102,9 @@ pub async fn serve(
     .await
 }
 
-/// [`serve`] with chosen connection limits and evidence-pack jobs.
+/// [`serve`] with chosen connection limits and evidence-pack jobs. Records the search index
+/// lacks (after a migration rebuilt it) are indexed in the background meanwhile
+/// ([`ops::search_index`]).
 pub async fn serve_with(
     store: DynStore,
     blobs: blob::upload::Blobs,
@@ -114,6 +116,7 @@ pub async fn serve_with(
     let server_key = evidence::ServerKey::load_or_create(&store)
         .await
         .map_err(std::io::Error::other)?;
+    tokio::spawn(ops::search_index::run(store.clone()));
     let state = AppState {
         store,
         blobs,

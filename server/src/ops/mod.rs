@@ -2,7 +2,8 @@
 //! uses, safe while it serves: [`backup`] copies the database (an online SQLite snapshot or
 //! `pg_dump`) and the photo bytes, verified, to a folder; [`restore`] puts such a folder back
 //! into an empty data folder or database; [`rebuild`] derives the relational projection afresh
-//! from the stored documents; [`verify`] checks the evidence log, documents and projection
+//! from the stored documents; [`search_index`] indexes for search the records the index lacks
+//! (the server runs it as it starts); [`verify`] checks the evidence log, documents and projection
 //! against each other (`docs/evidence.md`). `docs/operations.md` is the operator's guide.
 
 pub mod backup;
@@ -10,6 +11,7 @@ mod blobs;
 pub mod pack;
 pub mod rebuild;
 pub mod restore;
+pub mod search_index;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

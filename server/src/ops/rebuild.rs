@@ -4,6 +4,8 @@
 //! serving server; feed positions stay where they are (see [`crate::store::maintenance`]), so no
 //! device pulls anything again.
 
+use std::sync::Arc;
+
 use bukti_core::{
     RecordId, ingest,
     record::{self, Problem, workflow},
@@ -59,12 +61,38 @@ pub fn derive(row: &DocRow, areas: &UnitAreas) -> Result<ProjectionRewrite, Stri
     })
 }
 
+/// The projections `rows` imply, derived off the runtime's threads (loading documents is CPU
+/// work), and the rows that cannot be read as a record, each logged with why.
+pub(super) async fn derive_all(
+    rows: Vec<DocRow>,
+    areas: Arc<UnitAreas>,
+) -> Result<(Vec<ProjectionRewrite>, Vec<(RecordId, String)>), OpsError> {
+    let derived = blocking(move || {
+        Ok(rows
+            .iter()
+            .map(|r| (r.id, derive(r, &areas)))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let (mut rewrites, mut unreadable) = (Vec::with_capacity(derived.len()), Vec::new());
+    for (id, outcome) in derived {
+        match outcome {
+            Ok(w) => rewrites.push(w),
+            Err(reason) => {
+                tracing::error!(record = %id, %reason, "document unreadable; its projection is left as it is");
+                unreadable.push((id, reason));
+            }
+        }
+    }
+    Ok((rewrites, unreadable))
+}
+
 /// Rewrites every record's projection from its document, `batch` records per transaction,
 /// logging progress after each batch.
 pub async fn rebuild_projection(store: &DynStore, batch: u32) -> Result<RebuildReport, OpsError> {
     let total = store.record_count().await?;
     let mut report = RebuildReport::default();
-    let areas = std::sync::Arc::new(UnitAreas::load(store).await?);
+    let areas = Arc::new(UnitAreas::load(store).await?);
     let mut after = None;
     loop {
         let rows = store.documents_after(after, batch.max(1)).await?;
@@ -73,25 +101,8 @@ pub async fn rebuild_projection(store: &DynStore, batch: u32) -> Result<RebuildR
         };
         after = Some(last.id);
         report.records += rows.len() as u64;
-        // Loading documents is CPU work: keep it off the runtime's threads.
-        let areas = areas.clone();
-        let derived = blocking(move || {
-            Ok(rows
-                .iter()
-                .map(|r| (r.id, derive(r, &areas)))
-                .collect::<Vec<_>>())
-        })
-        .await?;
-        let mut rewrites = Vec::with_capacity(derived.len());
-        for (id, outcome) in derived {
-            match outcome {
-                Ok(w) => rewrites.push(w),
-                Err(reason) => {
-                    tracing::error!(record = %id, %reason, "document unreadable; projection left as it is");
-                    report.unreadable.push((id, reason));
-                }
-            }
-        }
+        let (rewrites, unreadable) = derive_all(rows, areas.clone()).await?;
+        report.unreadable.extend(unreadable);
         let landed = store.rewrite_projections(&rewrites).await?;
         report.rewritten += landed;
         report.raced += rewrites.len() as u64 - landed;

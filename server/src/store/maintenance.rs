@@ -20,6 +20,7 @@ use super::{
     StoreError, heads_json, parse_id,
     postgres::PgStore,
     records::{FEED_LOCK, bind_projection, rewrite_sql},
+    rows::{NUMBERED_VALUES_PER_STATEMENT, marks},
     sqlite::SqliteStore,
 };
 use crate::projection::Projection;
@@ -57,10 +58,26 @@ pub trait Maintenance: Send + Sync {
     /// Replaces the projection rows (`record` columns, `record_lke`, `record_photo`) of each
     /// record still at the rewrite's version, in one transaction. Returns how many landed.
     async fn rewrite_projections(&self, rewrites: &[ProjectionRewrite]) -> Result<u64, StoreError>;
+
+    /// Up to `limit` documents of records the search index does not hold (no `record_search`
+    /// row), whose id sorts after `after`, in id order.
+    async fn unindexed_documents_after(
+        &self,
+        after: Option<RecordId>,
+        limit: u32,
+    ) -> Result<Vec<DocRow>, StoreError>;
+
+    /// Writes the search rows of those of `rewrites` still stored and still unindexed, in one
+    /// transaction; returns how many. A record a push indexed meanwhile is left as that push
+    /// wrote it (its projection may be newer than the document read here).
+    async fn index_for_search(&self, rewrites: &[ProjectionRewrite]) -> Result<u64, StoreError>;
 }
 
 const SELECT_DOCS: &str = "select r.record_id, r.version, d.doc from record r \
      join record_doc d on d.record_id = r.record_id";
+
+const UNINDEXED: &str =
+    "not exists (select 1 from record_search s where s.record_id = r.record_id)";
 
 fn doc_row(id: &str, version: i64, doc: Vec<u8>) -> Result<DocRow, StoreError> {
     Ok(DocRow {
@@ -87,9 +104,10 @@ impl SqliteStore {
     }
 }
 
-/// Implements [`Maintenance`] for a store whose reads go to `$read`.
+/// Implements [`Maintenance`] for a store whose reads go to `$read` and whose search rows
+/// `$write_search` writes.
 macro_rules! impl_maintenance {
-    ($store:ty, $read:ident) => {
+    ($store:ty, $read:ident, $write_search:path) => {
         #[async_trait]
         impl Maintenance for $store {
             async fn record_count(&self) -> Result<u64, StoreError> {
@@ -104,16 +122,44 @@ macro_rules! impl_maintenance {
                 after: Option<RecordId>,
                 limit: u32,
             ) -> Result<Vec<DocRow>, StoreError> {
-                let sql =
-                    format!("{SELECT_DOCS} where r.record_id > $1 order by r.record_id limit $2");
-                let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(after.map(|id| id.to_string()).unwrap_or_default())
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.$read)
-                    .await?;
-                rows.into_iter()
-                    .map(|(id, version, doc)| doc_row(&id, version, doc))
-                    .collect()
+                self.documents_where(after, limit, "true").await
+            }
+
+            async fn unindexed_documents_after(
+                &self,
+                after: Option<RecordId>,
+                limit: u32,
+            ) -> Result<Vec<DocRow>, StoreError> {
+                self.documents_where(after, limit, UNINDEXED).await
+            }
+
+            async fn index_for_search(
+                &self,
+                rewrites: &[ProjectionRewrite],
+            ) -> Result<u64, StoreError> {
+                let mut tx = self.begin_serialised(FEED_LOCK).await?;
+                let mut unindexed = std::collections::HashSet::new();
+                for chunk in rewrites.chunks(NUMBERED_VALUES_PER_STATEMENT) {
+                    let sql = format!(
+                        "select r.record_id from record r where r.record_id in ({}) and {UNINDEXED}",
+                        marks(1, chunk.len())
+                    );
+                    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+                    for w in chunk {
+                        q = q.bind(w.id.to_string());
+                    }
+                    unindexed.extend(q.fetch_all(&mut *tx).await?);
+                }
+                let ids: Vec<String> = rewrites.iter().map(|w| w.id.to_string()).collect();
+                let written: Vec<(&str, &Projection)> = ids
+                    .iter()
+                    .zip(rewrites)
+                    .filter(|(id, _)| unindexed.contains(*id))
+                    .map(|(id, w)| (id.as_str(), &w.projection))
+                    .collect();
+                $write_search(&mut tx, &written).await?;
+                tx.commit().await?;
+                Ok(written.len() as u64)
             }
 
             async fn rewrite_projections(
@@ -143,8 +189,30 @@ macro_rules! impl_maintenance {
                 Ok(landed.len() as u64)
             }
         }
+
+        impl $store {
+            async fn documents_where(
+                &self,
+                after: Option<RecordId>,
+                limit: u32,
+                filter: &str,
+            ) -> Result<Vec<DocRow>, StoreError> {
+                let sql = format!(
+                    "{SELECT_DOCS} where r.record_id > $1 and {filter} \
+                     order by r.record_id limit $2"
+                );
+                let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(after.map(|id| id.to_string()).unwrap_or_default())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.into_iter()
+                    .map(|(id, version, doc)| doc_row(&id, version, doc))
+                    .collect()
+            }
+        }
     };
 }
 
-impl_maintenance!(SqliteStore, reader);
-impl_maintenance!(PgStore, pool);
+impl_maintenance!(SqliteStore, reader, super::search::write_sqlite);
+impl_maintenance!(PgStore, pool, super::search::write_pg);

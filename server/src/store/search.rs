@@ -2,12 +2,13 @@
 //! projection: every write of a record's projection rewrites its search row in the same
 //! transaction (pushes, reviews and `bukti-server rebuild-projection` alike).
 //!
-//! SQLite indexes with FTS5 (`record_fts`, tokenizer `unicode61 remove_diacritics 2`, prefix
-//! indexes for 2 and 3 characters); PostgreSQL with a generated `tsvector` under the `simple`
-//! configuration and a GIN index (`record_search`). Neither database ships an Indonesian
-//! stemmer (PostgreSQL's snowball set has none), so words match as written, case and common
-//! Latin diacritics folded, and the last word of a query matches as a prefix ("pata" finds
-//! "patroli"). Indonesian affixes are not stripped: "layanan" does not find "pelayanan".
+//! SQLite indexes with FTS5 (`record_fts`, tokenizer `unicode61 remove_diacritics 2`, no prefix
+//! indexes: they cost every push a tenth of its rate and searches nothing measurable);
+//! PostgreSQL with a generated `tsvector` under the `simple` configuration and a GIN index
+//! (`record_search`). Neither database ships an Indonesian stemmer (PostgreSQL's snowball set
+//! has none), so words match as written, case and common Latin diacritics folded, and the last
+//! word of a query matches as a prefix ("pata" finds "patroli"). Indonesian affixes are not
+//! stripped: "layanan" does not find "pelayanan".
 //!
 //! The query text is user input and never reaches either query language as syntax: it is cut
 //! into words of letters and digits, everything else (quotes, operators, brackets, `*`, NUL) is

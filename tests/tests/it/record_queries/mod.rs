@@ -18,6 +18,7 @@ use serde_json::Value;
 
 mod exports;
 mod search_index;
+mod search_upgrade;
 mod sorts;
 
 both_stores!(filters_and_search_narrow, hostile_search_strings_never_fail);

@@ -1,5 +1,4 @@
-//! The full-text index follows pushes and the projection's rebuild, and the migration that
-//! added it indexes the records stored before it.
+//! The full-text index follows pushes and the projection's rebuild.
 
 use bukti_tests::changes_b64;
 use serde_json::json;
@@ -9,7 +8,6 @@ use super::*;
 both_stores!(
     the_search_index_follows_pushes_and_the_rebuild,
     a_large_batch_of_new_and_edited_records_is_indexed_once_each,
-    the_migration_indexes_existing_records,
 );
 
 async fn the_search_index_follows_pushes_and_the_rebuild(backend: Backend) {
@@ -146,95 +144,4 @@ async fn a_large_batch_of_new_and_edited_records_is_indexed_once_each(backend: B
             .expect("FTS5 integrity");
     }
     server.finish().await;
-}
-
-/// Records stored before the search migration, in the tables as they were.
-const OLD_ROWS: &str = "
-insert into record (record_id, unit, officer, kind, title, status, captured_at, activity_at,
-    place, heads, version, feed_seq, created_at, updated_at) values
-  ('0193a000-0000-7000-8000-000000000001', 'bali/buleleng/sawan', '87010001', 'sambang',
-   'Sambang Desa Sudaji', 'submitted', 1, 1, 'Balai Banjar', '[]', 1, 1, 1, 1),
-  ('0193a000-0000-7000-8000-000000000002', 'bali/buleleng/sawan', '87010001', 'patroli',
-   'Patroli malam', 'submitted', 2, 2, 'Pasar Sawan', '[]', 1, 2, 1, 1);
-";
-
-async fn the_migration_indexes_existing_records(backend: Backend) {
-    use bukti_server::store::{self, ListFilter};
-    use sqlx::{Connection, Executor};
-    let data = tempfile::tempdir().expect("data folder");
-    let (opened, url): (store::DynStore, Option<String>) = match backend {
-        Backend::Sqlite => {
-            let file = data.path().join("evidence.db");
-            let url = format!("sqlite://{}?mode=rwc", file.display());
-            let mut c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
-            store::sqlite::MIGRATOR
-                .run_to(7, &mut c)
-                .await
-                .expect("schema before search");
-            c.execute(OLD_ROWS).await.expect("old rows");
-            c.close().await.expect("close");
-            let s = store::sqlite::SqliteStore::open(data.path())
-                .await
-                .expect("open and migrate");
-            (std::sync::Arc::new(s), None)
-        }
-        Backend::Postgres => {
-            let url = bukti_tests::fresh_postgres_database().await;
-            let mut c = sqlx::PgConnection::connect(&url).await.expect("postgres");
-            store::postgres::MIGRATOR
-                .run_to(8, &mut c)
-                .await
-                .expect("schema before search");
-            c.execute(OLD_ROWS).await.expect("old rows");
-            c.close().await.expect("close");
-            let s = store::postgres::PgStore::connect(&url)
-                .await
-                .expect("open and migrate");
-            (std::sync::Arc::new(s), Some(url))
-        }
-    };
-    let scope = bukti_core::unit::UnitPath::parse("bali").expect("unit");
-    for (q, n) in [
-        ("sudaji", 1),
-        ("pasar", 1),
-        ("sawan", 1),
-        ("balai", 1),
-        ("pat", 1),
-        ("desa malam", 0),
-    ] {
-        let filter = ListFilter {
-            q: Some(q.into()),
-            ..Default::default()
-        };
-        let page = opened.list(&scope, &filter).await.expect("list");
-        assert_eq!(page.records.len(), n, "{q}");
-    }
-    let by_title = ListFilter {
-        sort: Some("title".into()),
-        ..Default::default()
-    };
-    let titles: Vec<String> = opened
-        .list(&scope, &by_title)
-        .await
-        .expect("list")
-        .records
-        .into_iter()
-        .map(|r| r.title)
-        .collect();
-    assert_eq!(titles, ["Patroli malam", "Sambang Desa Sudaji"]);
-    drop(opened);
-    if let Some(url) = url {
-        let admin = std::env::var("BUKTI_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        if let (Ok(mut c), Some((_, name))) = (
-            sqlx::PgConnection::connect(&admin).await,
-            url.rsplit_once('/'),
-        ) {
-            let _ = c
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "drop database if exists {name} with (force)"
-                )))
-                .await;
-        }
-    }
 }
