@@ -6,9 +6,11 @@
 -- 82.5 ms without).
 --
 -- The index keeps no text (0017), so SQL cannot refill it: this migration empties it and
--- drops every `record_search` row, and the server indexes each record without one from its
--- document after it starts, in batches, beside the pushes (server/src/ops/search_index.rs).
--- Until it has, HQ's searches miss the records not yet indexed; every other list is whole.
+-- drops every `record_search` row, and leaves the server a task (`pending_task`): to index
+-- each record without one from its document after it starts, in batches, beside the pushes
+-- (server/src/ops/search_index.rs), and then to strike the task off, so later starts do not
+-- look for records to index. Until it has, HQ's searches miss the records not yet indexed;
+-- every other list is whole.
 drop trigger record_search_gone;
 drop table record_fts;
 delete from record_search;
@@ -25,3 +27,9 @@ create virtual table record_fts using fts5 (
 create trigger record_search_gone after delete on record_search begin
     delete from record_fts where rowid = old.search_id;
 end;
+
+-- Work a migration leaves for the server to finish from Rust, by name.
+create table if not exists pending_task (
+    task text primary key
+);
+insert into pending_task (task) values ('search_index') on conflict do nothing;

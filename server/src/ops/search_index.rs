@@ -1,9 +1,11 @@
-//! Indexing for search the records the search index does not hold, from their documents: all
-//! of them after a migration that rebuilt the index empty (SQLite's `0020_search_no_prefix`),
-//! or any a damaged store lost. The server runs it in the background as it starts
+//! Indexing for search the records the search index does not hold, from their documents, after
+//! a migration rebuilt the index empty (SQLite's `0020_search_no_prefix`, which leaves the task
+//! [`TASK`] pending). The server runs it in the background as it starts
 //! ([`crate::serve_with`]), so devices sync at once; pushes go on beside it, each batch its own
 //! short transaction, and a record a push indexes meanwhile stays as the push wrote it. It
-//! looks for what is missing rather than keeping a position, so a restart resumes it.
+//! looks for what is missing rather than keeping a position, so a restart resumes it; done, it
+//! strikes the task off, and later starts do not look (at a million records the look reads
+//! every record's key). `bukti-server rebuild-projection` repairs a damaged index.
 
 use std::sync::Arc;
 
@@ -15,6 +17,9 @@ use crate::{flags::UnitAreas, store::DynStore};
 /// Records read and indexed per transaction.
 pub const BATCH: u32 = 500;
 
+/// The name of this work in `pending_task`.
+pub const TASK: &str = "search_index";
+
 /// What indexing did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct IndexReport {
@@ -25,9 +30,13 @@ pub struct IndexReport {
     pub unreadable: u64,
 }
 
-/// Indexes every record without a search row, `batch` per transaction, logging progress.
+/// While [`TASK`] is pending, indexes every record without a search row, `batch` per
+/// transaction, logging progress, then strikes the task off.
 pub async fn index_missing(store: &DynStore, batch: u32) -> Result<IndexReport, OpsError> {
     let mut report = IndexReport::default();
+    if !store.is_pending(TASK).await? {
+        return Ok(report);
+    }
     let mut after = None;
     let mut areas: Option<Arc<UnitAreas>> = None;
     let mut stored = 0;
@@ -60,6 +69,7 @@ pub async fn index_missing(store: &DynStore, batch: u32) -> Result<IndexReport, 
             report.indexed
         );
     }
+    store.finish_task(TASK).await?;
     if areas.is_some() {
         tracing::info!(
             indexed = report.indexed,

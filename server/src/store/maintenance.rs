@@ -67,6 +67,12 @@ pub trait Maintenance: Send + Sync {
         limit: u32,
     ) -> Result<Vec<DocRow>, StoreError>;
 
+    /// Whether a migration left `task` for the server to finish (`pending_task`).
+    async fn is_pending(&self, task: &str) -> Result<bool, StoreError>;
+
+    /// Strikes `task` off.
+    async fn finish_task(&self, task: &str) -> Result<(), StoreError>;
+
     /// Writes the search rows of those of `rewrites` still stored and still unindexed, in one
     /// transaction; returns how many. A record a push indexed meanwhile is left as that push
     /// wrote it (its projection may be newer than the document read here).
@@ -131,6 +137,24 @@ macro_rules! impl_maintenance {
                 limit: u32,
             ) -> Result<Vec<DocRow>, StoreError> {
                 self.documents_where(after, limit, UNINDEXED).await
+            }
+
+            async fn is_pending(&self, task: &str) -> Result<bool, StoreError> {
+                let n: i64 = sqlx::query_scalar("select count(*) from pending_task where task = $1")
+                    .bind(task)
+                    .fetch_one(&self.$read)
+                    .await?;
+                Ok(n > 0)
+            }
+
+            async fn finish_task(&self, task: &str) -> Result<(), StoreError> {
+                let mut tx = self.begin_serialised(FEED_LOCK).await?;
+                sqlx::query("delete from pending_task where task = $1")
+                    .bind(task)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn index_for_search(

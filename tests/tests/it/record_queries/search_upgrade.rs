@@ -115,6 +115,15 @@ async fn an_upgraded_store_is_indexed_again_from_the_documents_as_the_server_sta
         .execute_sql("insert into record_fts(record_fts) values('integrity-check')")
         .await
         .expect("FTS5 integrity");
+    // Done, the task is struck off: later starts do not look for records to index.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sqlite_scalar(&server, "select count(*) from pending_task").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task stayed pending"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     server.finish().await;
 }
 
