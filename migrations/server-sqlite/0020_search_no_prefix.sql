@@ -32,4 +32,7 @@ end;
 create table if not exists pending_task (
     task text primary key
 );
-insert into pending_task (task) values ('search_index') on conflict do nothing;
+-- A new store has nothing to index, and its server nothing to look for.
+insert into pending_task (task)
+    select 'search_index' where exists (select 1 from record)
+    on conflict do nothing;

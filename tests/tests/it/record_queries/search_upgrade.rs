@@ -12,8 +12,11 @@ both_stores!(
     indexing_leaves_a_record_a_push_indexed_as_the_push_wrote_it,
 );
 
-/// One number from the SQLite store of `server`, read over a connection of the test's own.
-async fn sqlite_scalar(server: &TestServer, sql: &str) -> i64 {
+/// One value from the SQLite store of `server`, read over a connection of the test's own.
+async fn sqlite_scalar<T>(server: &TestServer, sql: &str) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
     use sqlx::Connection;
     let file = server.settings.data_dir.join("evidence.db");
     let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
@@ -61,7 +64,7 @@ async fn an_upgraded_store_is_indexed_again_from_the_documents_as_the_server_sta
         );
     }
     assert_eq!(
-        sqlite_scalar(&server, "select count(*) from record_search").await,
+        sqlite_scalar::<i64>(&server, "select count(*) from record_search").await,
         n
     );
 
@@ -71,27 +74,21 @@ async fn an_upgraded_store_is_indexed_again_from_the_documents_as_the_server_sta
         .await
         .expect("forget 0020");
     server.restart().await;
-    let definition: String = {
-        use sqlx::Connection;
-        let file = server.settings.data_dir.join("evidence.db");
-        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-            .await
-            .expect("sqlite");
-        sqlx::query_scalar("select sql from sqlite_master where name = 'record_fts'")
-            .fetch_one(&mut c)
-            .await
-            .expect("record_fts")
-    };
+    let definition: String = sqlite_scalar(
+        &server,
+        "select sql from sqlite_master where name = 'record_fts'",
+    )
+    .await;
     assert!(!definition.contains("prefix"), "{definition}");
     let ran = "select count(*) from _sqlx_migrations where version = 20 and success";
     assert_eq!(
-        sqlite_scalar(&server, ran).await,
+        sqlite_scalar::<i64>(&server, ran).await,
         1,
         "0020 ran on the store"
     );
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while sqlite_scalar(&server, "select count(*) from record_search").await < n {
+    while sqlite_scalar::<i64>(&server, "select count(*) from record_search").await < n {
         assert!(
             std::time::Instant::now() < deadline,
             "the server did not index the upgraded store"
@@ -117,7 +114,7 @@ async fn an_upgraded_store_is_indexed_again_from_the_documents_as_the_server_sta
         .expect("FTS5 integrity");
     // Done, the task is struck off: later starts do not look for records to index.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while sqlite_scalar(&server, "select count(*) from pending_task").await > 0 {
+    while sqlite_scalar::<i64>(&server, "select count(*) from pending_task").await > 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "the task stayed pending"
@@ -197,7 +194,27 @@ fn old_docs() -> Vec<(String, Vec<u8>)> {
     .collect()
 }
 
-const INSERT_DOC: &str = "insert into record_doc (record_id, doc) values ($1, $2)";
+/// Migrates the connection `$c` up to `$version`, the last before the search migration, and
+/// stores [`OLD_ROWS`] with their documents.
+macro_rules! store_before_search {
+    ($c:expr, $migrator:expr, $version:expr) => {{
+        let mut c = $c;
+        $migrator
+            .run_to($version, &mut c)
+            .await
+            .expect("schema before search");
+        c.execute(OLD_ROWS).await.expect("old rows");
+        for (id, doc) in old_docs() {
+            let q = sqlx::query("insert into record_doc (record_id, doc) values ($1, $2)");
+            q.bind(id)
+                .bind(doc)
+                .execute(&mut c)
+                .await
+                .expect("old documents");
+        }
+        c.close().await.expect("close");
+    }};
+}
 
 async fn the_migration_indexes_existing_records(backend: Backend) {
     use bukti_server::store::{self, ListFilter};
@@ -207,17 +224,8 @@ async fn the_migration_indexes_existing_records(backend: Backend) {
         Backend::Sqlite => {
             let file = data.path().join("evidence.db");
             let url = format!("sqlite://{}?mode=rwc", file.display());
-            let mut c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
-            store::sqlite::MIGRATOR
-                .run_to(7, &mut c)
-                .await
-                .expect("schema before search");
-            c.execute(OLD_ROWS).await.expect("old rows");
-            for (id, doc) in old_docs() {
-                let q = sqlx::query(INSERT_DOC).bind(id).bind(doc);
-                q.execute(&mut c).await.expect("old documents");
-            }
-            c.close().await.expect("close");
+            let c = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+            store_before_search!(c, store::sqlite::MIGRATOR, 7);
             let s = store::sqlite::SqliteStore::open(data.path())
                 .await
                 .expect("open and migrate");
@@ -225,17 +233,8 @@ async fn the_migration_indexes_existing_records(backend: Backend) {
         }
         Backend::Postgres => {
             let url = bukti_tests::fresh_postgres_database().await;
-            let mut c = sqlx::PgConnection::connect(&url).await.expect("postgres");
-            store::postgres::MIGRATOR
-                .run_to(8, &mut c)
-                .await
-                .expect("schema before search");
-            c.execute(OLD_ROWS).await.expect("old rows");
-            for (id, doc) in old_docs() {
-                let q = sqlx::query(INSERT_DOC).bind(id).bind(doc);
-                q.execute(&mut c).await.expect("old documents");
-            }
-            c.close().await.expect("close");
+            let c = sqlx::PgConnection::connect(&url).await.expect("postgres");
+            store_before_search!(c, store::postgres::MIGRATOR, 8);
             let s = store::postgres::PgStore::connect(&url)
                 .await
                 .expect("open and migrate");
