@@ -209,7 +209,9 @@ where
         }
         let want: Vec<RecordId> = pending.iter().map(|&i| ids[i]).collect();
         let stored = Arc::new(store.load_documents(&want).await?);
-        let (send, chunks) = mpsc::channel(cpus());
+        // Room for the whole round: a batch waiting for the writers' lock behind another keeps
+        // merging instead of idling a CPU until the lock is free. Bounded by the batch.
+        let (send, chunks) = mpsc::channel(pending.len().div_ceil(RECORDS_PER_RUN) + 1);
         let (round, written) = tokio::join!(
             plan_streamed(&pending, stored, &ids, &plan, send),
             store.write_stream(chunks),
