@@ -50,13 +50,20 @@ mod server;
 #[path = "sync/workload.rs"]
 mod workload;
 
-use std::{path::Path, sync::Arc, time::Instant};
+use std::{collections::BTreeMap, path::Path, sync::Arc, time::Instant};
 
 use bukti_core::device::NoProgress;
 use options::{Options, options};
 use serde_json::json;
 use server::{Server, Store, StoreSpec, cpu_seconds, database_cpu_seconds};
 use workload::Preload;
+
+/// A push's stages in the order they run (`server/src/ingest`): the signature check, waiting
+/// for an ingest slot, loading the stored documents, the merge with the writes streaming beside
+/// it, the writes and commit left after it, the checks across records, the receipt.
+const STAGES: [&str; 7] = [
+    "verify", "queue", "load", "merge", "tail", "checks", "receipt",
+];
 
 /// The figures of one round.
 #[derive(Debug, Clone, Default)]
@@ -75,6 +82,8 @@ struct Round {
     /// Per phase: (wall s, server CPU s, bench CPU s, server handler s, requests, server
     /// bytes written).
     profile: Vec<(&'static str, [f64; 7])>,
+    /// Per push phase: the mean milliseconds of each stage of a push, from `/metrics`.
+    stages: Vec<(&'static str, BTreeMap<String, f64>)>,
 }
 
 /// Wall time, CPU of both processes and handler time around one timed phase.
@@ -85,6 +94,7 @@ struct Phase {
     database_cpu: f64,
     written: f64,
     handler: (f64, f64),
+    stages: BTreeMap<String, (f64, f64)>,
     route: &'static str,
 }
 
@@ -92,6 +102,7 @@ impl Phase {
     async fn begin(server: &Server, route: &'static str) -> Phase {
         Phase {
             handler: server.route_time(route).await,
+            stages: server.stage_times().await,
             server_cpu: server.cpu_seconds(),
             bench_cpu: cpu_seconds("self"),
             database_cpu: database_cpu_seconds(),
@@ -99,6 +110,18 @@ impl Phase {
             route,
             start: Instant::now(),
         }
+    }
+
+    /// The mean milliseconds of each push stage that ran since [`Phase::begin`].
+    async fn stages(&self, server: &Server) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        for (stage, (sum, count)) in server.stage_times().await {
+            let (sum0, count0) = self.stages.get(&stage).copied().unwrap_or_default();
+            if count > count0 {
+                out.insert(stage, (sum - sum0) * 1e3 / (count - count0));
+            }
+        }
+        out
     }
 
     /// Wall, server CPU, bench CPU, handler time, requests, bytes written, PostgreSQL's CPU.
@@ -199,6 +222,8 @@ async fn round(
         );
         pushed += report.pushed;
     }
+    out.stages
+        .push(("wave 1 push", phase.stages(&server).await));
     let p = phase.end(&server).await;
     out.wave1_rps = pushed as f64 / p[0];
     out.profile.push(("wave 1 push", p));
@@ -220,6 +245,7 @@ async fn round(
         set.spawn(async move { device.push(&NoProgress).await.expect("burst push") });
     }
     let pushed: u64 = set.join_all().await.iter().map(|r| r.pushed).sum();
+    out.stages.push(("burst push", phase.stages(&server).await));
     let p = phase.end(&server).await;
     out.burst_rps = pushed as f64 / p[0];
     out.profile.push(("burst push", p));
@@ -336,7 +362,30 @@ fn main() {
                        "database_cpu_s": f(6)}),
             );
         }
+        let mut stages = serde_json::Map::new();
+        for (i, (name, _)) in rounds[0].stages.iter().enumerate() {
+            let mut medians = serde_json::Map::new();
+            let mut line = Vec::new();
+            for stage in STAGES {
+                let ms: Vec<f64> = rounds
+                    .iter()
+                    .filter_map(|r| r.stages[i].1.get(stage).copied())
+                    .collect();
+                if !ms.is_empty() {
+                    let ms = median(ms);
+                    line.push(format!("{stage} {ms:.1}"));
+                    medians.insert(stage.to_owned(), json!(ms));
+                }
+            }
+            eprintln!(
+                "{} {name}, ms per push in each stage: {}",
+                store.name(),
+                line.join(", ")
+            );
+            stages.insert((*name).to_owned(), medians.into());
+        }
         results.push(json!({
+            "stages_ms": stages,
             "store": store.name(), "preload": o.preload, "devices": o.devices,
             "records_per_device": o.records, "rounds": o.rounds,
             "wave1_push_rps": m(|r| r.wave1_rps), "burst_push_rps": m(|r| r.burst_rps),

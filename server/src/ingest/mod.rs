@@ -11,6 +11,7 @@
 use std::{
     collections::{HashMap, HashSet, VecDeque},
     sync::Arc,
+    time::Instant,
 };
 
 use bukti_core::{
@@ -47,6 +48,7 @@ pub async fn push(
     records: Vec<PushRecord>,
     signature: Option<&PushSignature>,
 ) -> Result<PushResponse, ServiceError> {
+    let started = Instant::now();
     let device_key = store.credential_key(pusher.id).await?;
     let (server_key, device, signature) = (key.clone(), pusher.clone(), signature.cloned());
     // Hashing every change is CPU work: off the runtime's threads. The batch moves there and
@@ -65,7 +67,9 @@ pub async fn push(
     .await
     .map_err(|e| ServiceError::corrupt(format!("signature check failed: {e}")))?;
     let proof = Arc::new(checked?);
+    push_stage("verify", started);
     let results = apply(store, pusher, records, proof.clone()).await?;
+    let answering = Instant::now();
     let held: Vec<ReceiptRecord> = results
         .iter()
         .filter_map(|r| match &r.outcome {
@@ -86,6 +90,7 @@ pub async fn push(
         store.keep_receipt(&proof.row.hash, &json).await?;
         Some(receipt)
     };
+    push_stage("receipt", answering);
     Ok(PushResponse { results, receipt })
 }
 
@@ -153,6 +158,7 @@ async fn apply(
         outcomes[i] = Some(outcome);
         entered.extend(written);
     }
+    let checking = Instant::now();
     // The records are stored and will be answered as such; a flag that cannot be raised now is
     // raised by the officer's next push.
     if let Err(e) = crate::flags::after_push(store, &entered).await {
@@ -161,6 +167,7 @@ async fn apply(
     record_metrics(&outcomes);
     let refused = crate::audit::rejected_pushes(pusher, &records, &outcomes);
     crate::audit::append_or_log(store, &refused).await;
+    push_stage("checks", checking);
     Ok(records
         .iter()
         .zip(outcomes)
@@ -199,23 +206,34 @@ where
     // At most one batch per CPU is merged and written at a time: more cannot go faster (the
     // merge is CPU-bound and SQLite has one writer), and every batch in flight holds tens of MB
     // of Automerge state, so a burst of devices would otherwise multiply the server's memory.
+    let queued = Instant::now();
     let _permit = ingest_slots()
         .acquire()
         .await
         .map_err(|_| ServiceError::Busy)?;
+    write_stage("queue", queued);
     for _ in 0..MAX_ATTEMPTS {
         if pending.is_empty() {
             break;
         }
+        let loading = Instant::now();
         let want: Vec<RecordId> = pending.iter().map(|&i| ids[i]).collect();
         let stored = Arc::new(store.load_documents(&want).await?);
+        write_stage("load", loading);
+        let merging = Instant::now();
         // Room for the whole round: a batch waiting for the writers' lock behind another keeps
         // merging instead of idling a CPU until the lock is free. Bounded by the batch.
         let (send, chunks) = mpsc::channel(pending.len().div_ceil(RECORDS_PER_RUN) + 1);
         let (round, written) = tokio::join!(
-            plan_streamed(&pending, stored, &ids, &plan, send),
+            async {
+                let round = plan_streamed(&pending, stored, &ids, &plan, send).await;
+                write_stage("merge", merging);
+                (round, Instant::now())
+            },
             store.write_stream(chunks),
         );
+        let (round, merged) = round;
+        write_stage("tail", merged);
         let Round { answered, waiting } = round?;
         let written = written?;
         for (i, answer) in answered {
@@ -317,6 +335,23 @@ fn ingest_slots() -> &'static tokio::sync::Semaphore {
 
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
+
+/// Times one stage of a push around the record writes: `verify` (the device's key and
+/// signature), `checks` (the checks across records, after the write), `receipt` (signing and
+/// keeping it). Together with [`write_stage`], where a push's time goes, from `/metrics`.
+fn push_stage(stage: &'static str, since: Instant) {
+    metrics::histogram!("bukti_push_stage_seconds", "stage" => stage)
+        .record(since.elapsed().as_secs_f64());
+}
+
+/// Times one stage of [`write_merged`] (pushes and review steps): `queue` (waiting for an
+/// ingest slot), `load` (the stored documents), `merge` (until the last run is merged, its
+/// writes streaming beside it), `tail` (the writes still to do after the merge, and the commit:
+/// the store's writer alone).
+fn write_stage(stage: &'static str, since: Instant) {
+    metrics::histogram!("bukti_record_write_stage_seconds", "stage" => stage)
+        .record(since.elapsed().as_secs_f64());
 }
 
 fn record_metrics(outcomes: &[Option<PushOutcome>]) {

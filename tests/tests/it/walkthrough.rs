@@ -405,5 +405,14 @@ async fn readme_walkthrough_with_real_binaries() {
     assert_eq!(shown["record"]["counts"]["participants"], 31);
     let metrics = bukti_tests::metrics_text(&http, &url).await;
     assert!(metrics.contains("bukti_push_records_total"), "{metrics}");
+    // Where a push's time goes, stage by stage (the sync bench reports them).
+    for stage in ["verify", "checks", "receipt"] {
+        let line = format!("bukti_push_stage_seconds_count{{stage=\"{stage}\"}}");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    for stage in ["queue", "load", "merge", "tail"] {
+        let line = format!("bukti_record_write_stage_seconds_count{{stage=\"{stage}\"}}");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
     server.stop();
 }
