@@ -100,9 +100,10 @@ struct Phase {
 
 impl Phase {
     async fn begin(server: &Server, route: &'static str) -> Phase {
+        let metrics = server.metrics().await;
         Phase {
-            handler: server.route_time(route).await,
-            stages: server.stage_times().await,
+            handler: metrics.route_time(route),
+            stages: metrics.stage_times(),
             server_cpu: server.cpu_seconds(),
             bench_cpu: cpu_seconds("self"),
             database_cpu: database_cpu_seconds(),
@@ -112,24 +113,21 @@ impl Phase {
         }
     }
 
-    /// The mean milliseconds of each push stage that ran since [`Phase::begin`].
-    async fn stages(&self, server: &Server) -> BTreeMap<String, f64> {
-        let mut out = BTreeMap::new();
-        for (stage, (sum, count)) in server.stage_times().await {
-            let (sum0, count0) = self.stages.get(&stage).copied().unwrap_or_default();
-            if count > count0 {
-                out.insert(stage, (sum - sum0) * 1e3 / (count - count0));
-            }
-        }
-        out
-    }
-
-    /// Wall, server CPU, bench CPU, handler time, requests, bytes written, PostgreSQL's CPU.
-    async fn end(self, server: &Server) -> [f64; 7] {
+    /// Wall, server CPU, bench CPU, handler time, requests, bytes written, PostgreSQL's CPU;
+    /// and the mean milliseconds of each push stage that ran since [`Phase::begin`].
+    async fn end(self, server: &Server) -> ([f64; 7], BTreeMap<String, f64>) {
         let wall = self.start.elapsed().as_secs_f64();
         let (server_cpu, bench_cpu) = (server.cpu_seconds(), cpu_seconds("self"));
-        let (sum, count) = server.route_time(self.route).await;
-        [
+        let metrics = server.metrics().await;
+        let (sum, count) = metrics.route_time(self.route);
+        let mut stages = BTreeMap::new();
+        for (stage, (sum, count)) in metrics.stage_times() {
+            let (sum0, count0) = self.stages.get(&stage).copied().unwrap_or_default();
+            if count > count0 {
+                stages.insert(stage, (sum - sum0) * 1e3 / (count - count0));
+            }
+        }
+        let figures = [
             wall,
             server_cpu - self.server_cpu,
             bench_cpu - self.bench_cpu,
@@ -137,7 +135,8 @@ impl Phase {
             count - self.handler.1,
             server.bytes_written() - self.written,
             database_cpu_seconds() - self.database_cpu,
-        ]
+        ];
+        (figures, stages)
     }
 }
 
@@ -222,9 +221,8 @@ async fn round(
         );
         pushed += report.pushed;
     }
-    out.stages
-        .push(("wave 1 push", phase.stages(&server).await));
-    let p = phase.end(&server).await;
+    let (p, stages) = phase.end(&server).await;
+    out.stages.push(("wave 1 push", stages));
     out.wave1_rps = pushed as f64 / p[0];
     out.profile.push(("wave 1 push", p));
     eprintln!(
@@ -245,8 +243,8 @@ async fn round(
         set.spawn(async move { device.push(&NoProgress).await.expect("burst push") });
     }
     let pushed: u64 = set.join_all().await.iter().map(|r| r.pushed).sum();
-    out.stages.push(("burst push", phase.stages(&server).await));
-    let p = phase.end(&server).await;
+    let (p, stages) = phase.end(&server).await;
+    out.stages.push(("burst push", stages));
     out.burst_rps = pushed as f64 / p[0];
     out.profile.push(("burst push", p));
     eprintln!(
@@ -266,7 +264,7 @@ async fn round(
     let (reader, _home) = workload::polres_device(&server.url, &token).await;
     let phase = Phase::begin(&server, "/api/v1/sync/pull").await;
     let report = reader.pull(&NoProgress).await.expect("pull");
-    let p = phase.end(&server).await;
+    let (p, _) = phase.end(&server).await;
     out.pull_s = p[0];
     out.pull_records = report.pulled;
     out.pull_s_per_10k = p[0] * 10_000.0 / report.pulled.max(1) as f64;

@@ -344,57 +344,12 @@ impl Server {
         format!("RSS {} MB (peak {} MB)", mb("VmRSS:"), mb("VmHWM:"))
     }
 
-    async fn metrics(&self) -> String {
-        match reqwest::get(format!("{}/metrics", self.url)).await {
+    /// What `/metrics` shows now (empty when it cannot be read).
+    pub async fn metrics(&self) -> Metrics {
+        Metrics(match reqwest::get(format!("{}/metrics", self.url)).await {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(_) => String::new(),
-        }
-    }
-
-    /// Sum and count of `bukti_http_request_duration_seconds` for `route`, over all statuses.
-    pub async fn route_time(&self, route: &str) -> (f64, f64) {
-        let needle = format!("route=\"{route}\"");
-        let (mut sum, mut count) = (0.0, 0.0);
-        for (name, line) in samples(&self.metrics().await) {
-            if line.contains(&needle) {
-                match name {
-                    "bukti_http_request_duration_seconds_sum" => sum += value(line),
-                    "bukti_http_request_duration_seconds_count" => count += value(line),
-                    _ => {}
-                }
-            }
-        }
-        (sum, count)
-    }
-
-    /// Sum and count of each stage of a push (`bukti_push_stage_seconds` and
-    /// `bukti_record_write_stage_seconds`), by stage.
-    pub async fn stage_times(&self) -> BTreeMap<String, (f64, f64)> {
-        let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-        for (name, line) in samples(&self.metrics().await) {
-            let Some(metric) = [
-                "bukti_push_stage_seconds",
-                "bukti_record_write_stage_seconds",
-            ]
-            .into_iter()
-            .find(|m| name.starts_with(m)) else {
-                continue;
-            };
-            let Some(stage) = line
-                .split_once("stage=\"")
-                .and_then(|(_, rest)| rest.split_once('"'))
-                .map(|(stage, _)| stage.to_owned())
-            else {
-                continue;
-            };
-            let entry = out.entry(stage).or_default();
-            match &name[metric.len()..] {
-                "_sum" => entry.0 += value(line),
-                "_count" => entry.1 += value(line),
-                _ => {}
-            }
-        }
-        out
+        })
     }
 
     /// Stops gracefully with SIGTERM and waits; returns the peak RSS in MB.
@@ -435,11 +390,63 @@ impl Server {
     }
 }
 
-/// The lines of a Prometheus text rendering with their metric names.
-fn samples(text: &str) -> impl Iterator<Item = (&str, &str)> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| (l.split(['{', ' ']).next().unwrap_or_default(), l))
+/// One reading of the server's `/metrics`.
+pub struct Metrics(String);
+
+impl Metrics {
+    /// Sum and count of `bukti_http_request_duration_seconds` for `route`, over all statuses.
+    pub fn route_time(&self, route: &str) -> (f64, f64) {
+        let needle = format!("route=\"{route}\"");
+        let (mut sum, mut count) = (0.0, 0.0);
+        for (name, line) in self.samples() {
+            if line.contains(&needle) {
+                match name {
+                    "bukti_http_request_duration_seconds_sum" => sum += value(line),
+                    "bukti_http_request_duration_seconds_count" => count += value(line),
+                    _ => {}
+                }
+            }
+        }
+        (sum, count)
+    }
+
+    /// Sum and count of each stage of a push (`bukti_push_stage_seconds` and
+    /// `bukti_record_write_stage_seconds`), by stage.
+    pub fn stage_times(&self) -> BTreeMap<String, (f64, f64)> {
+        let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for (name, line) in self.samples() {
+            let Some(metric) = [
+                "bukti_push_stage_seconds",
+                "bukti_record_write_stage_seconds",
+            ]
+            .into_iter()
+            .find(|m| name.starts_with(m)) else {
+                continue;
+            };
+            let Some(stage) = line
+                .split_once("stage=\"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(stage, _)| stage.to_owned())
+            else {
+                continue;
+            };
+            let entry = out.entry(stage).or_default();
+            match &name[metric.len()..] {
+                "_sum" => entry.0 += value(line),
+                "_count" => entry.1 += value(line),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The sample lines with their metric names.
+    fn samples(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| (l.split(['{', ' ']).next().unwrap_or_default(), l))
+    }
 }
 
 /// A sample line's value.
