@@ -53,7 +53,7 @@ async fn check(store: &DynStore, blobs: &Blobs, hash: &BlobHash) -> Result<(), S
         return Ok(());
     }
     let records = load(store, &claims).await?;
-    let mut raised = crate::flags::exact_copies(&claims);
+    let mut raised = flags::exact_copies(claims.iter().map(|c| (c.record, c.photo.as_str())));
     let originals: Vec<&Claim> = claims.iter().filter(|c| c.role == "original").collect();
     if !originals.is_empty() {
         let bytes = read(blobs, hash, EXIF_PREFIX_BYTES).await?;

@@ -60,9 +60,10 @@ use workload::Preload;
 
 /// A push's stages in the order they run (`server/src/ingest`): the signature check, waiting
 /// for an ingest slot, loading the stored documents, the merge with the writes streaming beside
-/// it, the writes and commit left after it, the checks across records, the receipt.
+/// it, the writes, checks across records and commit left after it, the refused records' audit
+/// entries, the receipt.
 const STAGES: [&str; 7] = [
-    "verify", "queue", "load", "merge", "tail", "checks", "receipt",
+    "verify", "queue", "load", "merge", "tail", "audit", "receipt",
 ];
 
 /// The figures of one round.

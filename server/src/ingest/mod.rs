@@ -25,8 +25,7 @@ use tokio::sync::mpsc;
 use crate::{
     directory::Principal,
     evidence::{self, PushProof, ServerKey},
-    flags::{Entered, UnitAreas},
-    projection::PhotoRole,
+    flags::UnitAreas,
     service::ServiceError,
     store::{DynStore, RecordWrite, StoredDoc, WriteChunk, WriteOutcome},
 };
@@ -127,47 +126,27 @@ async fn apply(
             &ctx,
             Timestamp::now(),
         ) {
-            Decision::Answer(outcome) => Planned::Answer((outcome, None)),
+            Decision::Answer(outcome) => Planned::Answer(outcome),
             Decision::Write(w) => {
                 let accepted = PushOutcome::Accepted {
                     heads: w.heads.clone(),
                     changed: true,
                 };
-                let p = &w.projection;
-                let entered = Entered {
-                    id: records[unique[k]].id,
-                    officer: p.officer.clone(),
-                    captured_at: p.captured_at,
-                    activity_at: p.activity_at,
-                    originals: p
-                        .photos
-                        .iter()
-                        .filter(|b| b.role == PhotoRole::Original)
-                        .map(|b| b.hash.clone())
-                        .collect(),
-                };
-                Planned::Write(w, (accepted, Some(entered)))
+                Planned::Write(w, accepted)
             }
         }
     };
-    let mut entered = Vec::new();
-    for (i, (outcome, written)) in unique
+    for (i, outcome) in unique
         .into_iter()
         .zip(write_merged(store, ids, plan).await?)
     {
         outcomes[i] = Some(outcome);
-        entered.extend(written);
     }
-    let checking = Instant::now();
-    // The records are stored and will be answered as such; a flag that cannot be raised now is
-    // raised by the officer's next push.
-    if let Err(e) = crate::flags::after_push(store, &entered).await {
-        tracing::warn!(error = %e, "checks across records failed; no flags raised for them");
-    }
+    let auditing = Instant::now();
     record_metrics(&outcomes);
     let refused = crate::audit::rejected_pushes(pusher, &records, &outcomes);
     crate::audit::append_or_log(store, &refused).await;
-    push_stage("checks", checking);
+    push_stage("audit", auditing);
     Ok(records
         .iter()
         .zip(outcomes)
@@ -338,8 +317,8 @@ fn cpus() -> usize {
 }
 
 /// Times one stage of a push around the record writes: `verify` (the device's key and
-/// signature), `checks` (the checks across records, after the write), `receipt` (signing and
-/// keeping it). Together with [`write_stage`], where a push's time goes, from `/metrics`.
+/// signature), `audit` (the refused records' audit entries), `receipt` (signing and keeping
+/// it). Together with [`write_stage`], where a push's time goes, from `/metrics`.
 fn push_stage(stage: &'static str, since: Instant) {
     metrics::histogram!("bukti_push_stage_seconds", "stage" => stage)
         .record(since.elapsed().as_secs_f64());
@@ -347,8 +326,8 @@ fn push_stage(stage: &'static str, since: Instant) {
 
 /// Times one stage of [`write_merged`] (pushes and review steps): `queue` (waiting for an
 /// ingest slot), `load` (the stored documents), `merge` (until the last run is merged, its
-/// writes streaming beside it), `tail` (the writes still to do after the merge, and the commit:
-/// the store's writer alone).
+/// writes streaming beside it), `tail` (the writes still to do after the merge, the checks
+/// across records and the commit: the store's writer alone).
 fn write_stage(stage: &'static str, since: Instant) {
     metrics::histogram!("bukti_record_write_stage_seconds", "stage" => stage)
         .record(since.elapsed().as_secs_f64());

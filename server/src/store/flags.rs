@@ -1,7 +1,7 @@
 //! The anomaly flags of records (`record_flag`) and the units' areas they are judged against
 //! (`unit.area`). Document flags are replaced with the record's projection, inside its write
 //! transaction ([`write_sqlite`], [`write_pg`]); arrival flags are raised once and kept
-//! ([`FlagStore::raise_flags`]). The rules themselves are pure, in
+//! ([`FlagStore::raise_flags`], and across records in the batch's own write: [`super::across`]). The rules themselves are pure, in
 //! [`bukti_core::evidence::flags`].
 
 use async_trait::async_trait;
@@ -39,77 +39,12 @@ pub trait FlagStore: Send + Sync {
 
     /// Sets (or with `None` clears) a unit's area; false when there is no such unit.
     async fn set_unit_area(&self, unit: &str, geojson: Option<&str>) -> Result<bool, StoreError>;
-
-    /// Around each of `points` (one officer's back-dated records, `(record, entered at)`): up to
-    /// [`AROUND`] of the officer's back-dated records entered just before it and as many just
-    /// after, within `window_ms`. Index seeks only, however many records the officer has.
-    async fn backdated_around(
-        &self,
-        officer: &str,
-        points: &[(RecordId, i64)],
-        window_ms: i64,
-    ) -> Result<Vec<(RecordId, i64)>, StoreError>;
 }
-
-/// How many neighbours on each side [`FlagStore::backdated_around`] reads: one fewer than a
-/// burst needs, so any burst a point belongs to is among them.
-pub const AROUND: usize = bukti_core::evidence::flags::BURST_MIN_RECORDS - 1;
 
 /// Back-dated, in SQL: entered more than [`bukti_core::evidence::flags::BACKDATE_AFTER`] after
 /// the activity began. Written out, not bound, so the planners match it to the partial index
 /// `record_backdated` (migrations), whose predicate is this text.
 pub(crate) const BACKDATED: &str = "captured_at - activity_at > 86400000";
-
-/// Points per [`FlagStore::backdated_around`] statement: two `union` terms each, far below
-/// SQLite's 500.
-const POINTS_PER_QUERY: usize = 50;
-
-/// The statement reading the neighbours of `n` points, after the officer as `$1`: each point
-/// binds its entry time, its record id, and the earliest and latest entry times to look at.
-/// The points of one push are mostly each other's neighbours, so each record comes back once
-/// (`union`, not `union all`): the rows, not the seeks, were most of the statement's time, each
-/// handed from SQLite's thread to the runtime on its own.
-fn around_sql(n: usize) -> String {
-    (0..n)
-        .flat_map(|i| {
-            let b = 2 + 4 * i;
-            let (at, id, lo, hi) = (b, b + 1, b + 2, b + 3);
-            let side = |cmp: &str, bound: String, dir: &str| {
-                format!(
-                    "select * from (select record_id, captured_at from record \
-                     where officer = $1 and {BACKDATED} and {bound} \
-                     and (captured_at, record_id) {cmp} (${at}, ${id}) \
-                     order by captured_at {dir}, record_id {dir} limit {AROUND}) as n{i}{dir}"
-                )
-            };
-            [
-                side("<", format!("captured_at >= ${lo}"), "desc"),
-                side(">", format!("captured_at <= ${hi}"), "asc"),
-            ]
-        })
-        .collect::<Vec<_>>()
-        .join(" union ")
-}
-
-/// [`around_sql`] for PostgreSQL: the points as arrays (`$2` entry times, `$3` ids, `$4` and `$5`
-/// the bounds), each side a lateral subquery.
-static AROUND_PG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let side = |cmp: &str, bound: &str, dir: &str| {
-        format!(
-            "(select record_id, captured_at from record \
-             where officer = $1 and {BACKDATED} and {bound} \
-             and (captured_at, record_id) {cmp} (p.at, p.id) \
-             order by captured_at {dir}, record_id {dir} limit {AROUND})"
-        )
-    };
-    format!(
-        "select distinct n.record_id, n.captured_at \
-         from unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) as p(at, id, lo, hi) \
-         cross join lateral ({} union all {}) as n",
-        side("<", "captured_at >= p.lo", "desc"),
-        side(">", "captured_at <= p.hi", "asc"),
-    )
-});
 
 fn moment(code: FlagCode) -> &'static str {
     match code.moment() {
@@ -238,28 +173,8 @@ macro_rules! impl_flag_store {
                 flags: &[(RecordId, Flag)],
                 now: i64,
             ) -> Result<(), StoreError> {
-                // A burst flags every record in it, so a push of back-dated records raises one
-                // per record: a multi-row statement per chunk, not a round trip per flag.
                 let mut tx = self.$write.begin().await?;
-                for chunk in flags.chunks(NUMBERED_VALUES_PER_STATEMENT / 7) {
-                    let sql = format!(
-                        "insert into record_flag (record_id, code, photo, amount, note, moment, \
-                         raised_at) values {} on conflict do nothing",
-                        super::rows::tuples(1, chunk.len(), 7)
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for (record, f) in chunk {
-                        q = q
-                            .bind(record.to_string())
-                            .bind(f.code.as_str())
-                            .bind(f.photo.as_deref().unwrap_or_default())
-                            .bind(f.amount)
-                            .bind(&f.note)
-                            .bind(moment(f.code))
-                            .bind(now);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
+                <$store>::insert_flags(&mut tx, flags, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -285,19 +200,6 @@ macro_rules! impl_flag_store {
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
-
-            async fn backdated_around(
-                &self,
-                officer: &str,
-                points: &[(RecordId, i64)],
-                window_ms: i64,
-            ) -> Result<Vec<(RecordId, i64)>, StoreError> {
-                let mut out = Vec::new();
-                for chunk in points.chunks(POINTS_PER_QUERY) {
-                    out.extend(self.neighbours(officer, chunk, window_ms).await?);
-                }
-                Ok(out)
-            }
         }
     };
 }
@@ -305,66 +207,45 @@ macro_rules! impl_flag_store {
 impl_flag_store!(super::sqlite::SqliteStore, reader, writer);
 impl_flag_store!(super::postgres::PgStore, pool, pool);
 
-/// The neighbours' statement is the one query here that differs by database: SQLite keeps a
-/// prepared statement per text and plans it once, while PostgreSQL planned the `union all` of
-/// 100 sides afresh at every call (a custom plan per bind, about 3 ms, more than its
-/// execution), so there it is one small statement over arrays, planned once.
-impl super::sqlite::SqliteStore {
-    async fn neighbours(
-        &self,
-        officer: &str,
-        points: &[(RecordId, i64)],
-        window_ms: i64,
-    ) -> Result<Vec<(RecordId, i64)>, StoreError> {
-        // One row for the statement, not one per neighbour: each row crosses from SQLite's
-        // thread to the runtime on its own, and a push of 500 back-dated records read about 540
-        // of them, 10-17 ms of its answer.
-        let sql = format!(
-            "select json_group_array(json_array(record_id, captured_at)) from ({})",
-            around_sql(points.len())
-        );
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(officer);
-        for (id, at) in points {
-            q = q
-                .bind(*at)
-                .bind(id.to_string())
-                .bind(at.saturating_sub(window_ms))
-                .bind(at.saturating_add(window_ms));
+/// Implements the arrival flags' insert for a store whose transactions run on `$conn`.
+macro_rules! impl_insert_flags {
+    ($store:ty, $conn:ty) => {
+        impl $store {
+            /// Inserts arrival `flags` in `tx`; one already raised stays as it was. A burst flags
+            /// every record in it, so a push of back-dated records raises one per record: a
+            /// multi-row statement per chunk, not a round trip per flag.
+            pub(super) async fn insert_flags(
+                tx: &mut $conn,
+                flags: &[(RecordId, Flag)],
+                now: i64,
+            ) -> Result<(), StoreError> {
+                for chunk in flags.chunks(NUMBERED_VALUES_PER_STATEMENT / 7) {
+                    let sql = format!(
+                        "insert into record_flag (record_id, code, photo, amount, note, moment, \
+                         raised_at) values {} on conflict do nothing",
+                        super::rows::tuples(1, chunk.len(), 7)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (record, f) in chunk {
+                        q = q
+                            .bind(record.to_string())
+                            .bind(f.code.as_str())
+                            .bind(f.photo.as_deref().unwrap_or_default())
+                            .bind(f.amount)
+                            .bind(&f.note)
+                            .bind(moment(f.code))
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                Ok(())
+            }
         }
-        let json = q.fetch_one(&self.reader).await?;
-        let pairs: Vec<(String, i64)> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Corrupt(format!("the neighbours' list: {e}")))?;
-        pairs
-            .into_iter()
-            .map(|(id, at)| Ok((parse_id(&id)?, at)))
-            .collect()
-    }
+    };
 }
 
-impl super::postgres::PgStore {
-    async fn neighbours(
-        &self,
-        officer: &str,
-        points: &[(RecordId, i64)],
-        window_ms: i64,
-    ) -> Result<Vec<(RecordId, i64)>, StoreError> {
-        let at: Vec<i64> = points.iter().map(|p| p.1).collect();
-        let ids: Vec<String> = points.iter().map(|p| p.0.to_string()).collect();
-        let lo: Vec<i64> = at.iter().map(|t| t.saturating_sub(window_ms)).collect();
-        let hi: Vec<i64> = at.iter().map(|t| t.saturating_add(window_ms)).collect();
-        sqlx::query(sqlx::AssertSqlSafe(AROUND_PG.as_str()))
-            .bind(officer)
-            .bind(&at)
-            .bind(&ids)
-            .bind(&lo)
-            .bind(&hi)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((parse_id(&r.text("record_id")?)?, r.int("captured_at")?)))
-            .collect()
-    }
-}
+impl_insert_flags!(super::sqlite::SqliteStore, SqliteConnection);
+impl_insert_flags!(super::postgres::PgStore, PgConnection);
 
 #[cfg(test)]
 mod tests {
@@ -380,21 +261,6 @@ mod tests {
         ] {
             assert!(sql.contains("create index record_backdated"), "{sql}");
             assert!(sql.contains(&format!("where {BACKDATED};")), "{sql}");
-        }
-    }
-
-    #[test]
-    fn each_point_reads_two_bounded_sides() {
-        let sql = around_sql(2);
-        assert_eq!(sql.matches(" union ").count(), 3);
-        assert_eq!(sql.matches(&format!("limit {AROUND}")).count(), 4);
-        for part in [
-            "captured_at >= $4 and (captured_at, record_id) < ($2, $3)",
-            "captured_at <= $5 and (captured_at, record_id) > ($2, $3)",
-            "captured_at >= $8 and (captured_at, record_id) < ($6, $7)",
-            "captured_at <= $9 and (captured_at, record_id) > ($6, $7)",
-        ] {
-            assert!(sql.contains(part), "{part} not in {sql}");
         }
     }
 }

@@ -11,6 +11,7 @@
 //! sequence, optimistic-locking versions and principals all live in the database, so several
 //! processes can serve one PostgreSQL database.
 
+mod across;
 pub mod audit;
 mod batch;
 pub mod credentials;

@@ -251,8 +251,12 @@ macro_rules! impl_evidence_store {
                     more = take_ready(&mut chunks, &mut next).await?;
                 }
                 let rows = batch_rows(&all, last);
-                // Last, ending with the search index (`search::write_sqlite` says why).
-                <$store>::replace_derived(&mut tx, &derived(&rows, &written)).await?;
+                let derived = derived(&rows, &written);
+                // Ending with the search index (`search::write_sqlite` says why).
+                <$store>::replace_derived(&mut tx, &derived).await?;
+                // On the photo rows just written, and before the commit: the flags land with
+                // the records.
+                <$store>::raise_across(&mut tx, &derived, now).await?;
                 tx.commit().await?;
                 Ok(outcomes(&rows, &written))
             }

@@ -49,9 +49,6 @@ pub trait PhotoPrints: Send + Sync {
     /// Stored photos sharing at least two local keys, most shared first, a bounded number.
     async fn anchor_matches(&self, anchors: &[i64]) -> Result<Vec<String>, StoreError>;
 
-    /// Every record whose photos have one of `hashes` as their original: `(hash, claim)`.
-    async fn originals_named(&self, hashes: &[String]) -> Result<Vec<(String, Claim)>, StoreError>;
-
     /// The stored fingerprints of `hashes`.
     async fn fingerprints(&self, hashes: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
@@ -165,33 +162,6 @@ macro_rules! impl_photo_prints {
                 }
                 let rows = q.fetch_all(&self.$read).await?;
                 rows.iter().map(|r| Ok(r.text("hash")?)).collect()
-            }
-
-            async fn originals_named(
-                &self,
-                hashes: &[String],
-            ) -> Result<Vec<(String, Claim)>, StoreError> {
-                let mut out = Vec::new();
-                for chunk in hashes.chunks(400) {
-                    let sql = format!(
-                        "select hash, record_id, photo, role from record_photo \
-                         where role = 'original' and hash in ({})",
-                        marks(1, chunk.len())
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for h in chunk {
-                        q = q.bind(h);
-                    }
-                    for r in q.fetch_all(&self.$read).await? {
-                        let claim = Claim {
-                            record: parse_id(&r.text("record_id")?)?,
-                            photo: r.text("photo")?,
-                            role: r.text("role")?,
-                        };
-                        out.push((r.text("hash")?, claim));
-                    }
-                }
-                Ok(out)
             }
 
             async fn fingerprints(

@@ -406,7 +406,7 @@ async fn readme_walkthrough_with_real_binaries() {
     let metrics = bukti_tests::metrics_text(&http, &url).await;
     assert!(metrics.contains("bukti_push_records_total"), "{metrics}");
     // Where a push's time goes, stage by stage (the sync bench reports them).
-    for stage in ["verify", "checks", "receipt"] {
+    for stage in ["verify", "audit", "receipt"] {
         let line = format!("bukti_push_stage_seconds_count{{stage=\"{stage}\"}}");
         assert!(metrics.contains(&line), "{line} in {metrics}");
     }

@@ -9,8 +9,11 @@
 //! - [`on_arrival`]: from the moment a push arrives (the server's clock against the signed device
 //!   clock and the photos' EXIF times), kept once raised;
 //! - photo checks of the bytes themselves (reuse, binding) run where the bytes are, on the server;
-//!   they only build [`Flag`]s with the codes here.
+//!   they only build [`Flag`]s with the codes here;
+//! - across records ([`burst_flags`], [`exact_copies`]): bursts of back-dated records and one
+//!   picture offered twice, from the few stored records the server reads for each.
 
+mod across;
 mod area;
 #[cfg(test)]
 mod tests;
@@ -19,6 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::record::Record;
+pub use across::{BURST_NEIGHBOURS, burst_flags, exact_copies};
 pub use area::{Area, AreaError, MAX_POINTS as MAX_AREA_POINTS, distance_m};
 
 /// A photo's EXIF time this far outside the activity's time is flagged.
