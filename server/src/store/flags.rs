@@ -11,11 +11,7 @@ use bukti_core::{
 };
 use sqlx::{SqliteConnection, postgres::PgConnection};
 
-use super::{
-    StoreError, parse_id,
-    query::Bind,
-    rows::{NUMBERED_VALUES_PER_STATEMENT, StoreRow},
-};
+use super::{StoreError, parse_id, query::Bind, rows::StoreRow};
 use crate::projection::Projection;
 
 /// A flag as stored: which record, and when it was first raised (Unix milliseconds).
@@ -57,30 +53,46 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// Replaces the written records' document flags and adds their new arrival flags (SQLite): a
-/// delete and a multi-row insert per [`super::rows::ROWS_PER_STATEMENT`] rows
-/// ([`super::batch`]), not a statement per flag.
+/// Flags to insert, each with the id of its record.
+type FlagRows<'a> = [(&'a str, &'a Flag)];
+
+/// The document and push flags of `written`, as rows.
+fn of_projections<'a>(written: &[(&'a str, &'a Projection)]) -> Vec<(&'a str, &'a Flag)> {
+    written
+        .iter()
+        .flat_map(|(id, p)| p.flags.iter().map(move |f| (*id, f)))
+        .collect()
+}
+
+/// Replaces the written records' document flags and adds their new arrival flags (SQLite).
 pub(super) async fn write_sqlite(
     tx: &mut SqliteConnection,
     written: &[(&str, &Projection)],
 ) -> Result<(), StoreError> {
     let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
     super::batch::delete_of_where(tx, "record_flag", "moment = 'document'", &ids).await?;
-    let now = now_ms();
-    let rows = written
+    insert_sqlite(tx, &of_projections(written), now_ms()).await
+}
+
+/// Inserts flag rows (SQLite), one already raised staying as it was: a multi-row insert per
+/// [`super::rows::ROWS_PER_STATEMENT`] rows ([`super::batch`]), not a statement per flag.
+async fn insert_sqlite(
+    tx: &mut SqliteConnection,
+    flags: &FlagRows<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let rows = flags
         .iter()
-        .flat_map(|(id, p)| {
-            p.flags.iter().map(move |f| {
-                vec![
-                    Bind::Text((*id).to_owned()),
-                    Bind::Text(f.code.as_str().to_owned()),
-                    Bind::Text(f.photo.clone().unwrap_or_default()),
-                    Bind::Real(f.amount),
-                    Bind::Text(f.note.clone()),
-                    Bind::Text(moment(f.code).to_owned()),
-                    Bind::Int(now),
-                ]
-            })
+        .map(|(id, f)| {
+            vec![
+                Bind::Text((*id).to_owned()),
+                Bind::Text(f.code.as_str().to_owned()),
+                Bind::Text(f.photo.clone().unwrap_or_default()),
+                Bind::Real(f.amount),
+                Bind::Text(f.note.clone()),
+                Bind::Text(moment(f.code).to_owned()),
+                Bind::Int(now),
+            ]
         })
         .collect();
     let columns = [
@@ -101,22 +113,30 @@ pub(super) async fn write_pg(
     written: &[(&str, &Projection)],
 ) -> Result<(), StoreError> {
     let ids: Vec<&str> = written.iter().map(|(id, _)| *id).collect();
-    let (mut rid, mut code, mut photo, mut amount, mut note, mut when) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (id, p) in written {
-        for f in &p.flags {
-            rid.push(*id);
-            code.push(f.code.as_str());
-            photo.push(f.photo.as_deref().unwrap_or_default());
-            amount.push(f.amount);
-            note.push(f.note.as_str());
-            when.push(moment(f.code));
-        }
-    }
     sqlx::query("delete from record_flag where record_id = any($1) and moment = 'document'")
         .bind(&ids)
         .execute(&mut *tx)
         .await?;
+    insert_pg(tx, &of_projections(written), now_ms()).await
+}
+
+/// [`insert_sqlite`] on PostgreSQL: one array statement, one round trip however many flags (a
+/// burst flags every record of a push, and the insert runs under the writers' lock).
+async fn insert_pg(
+    tx: &mut PgConnection,
+    flags: &FlagRows<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (mut rid, mut code, mut photo, mut amount, mut note, mut when) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (id, f) in flags {
+        rid.push(*id);
+        code.push(f.code.as_str());
+        photo.push(f.photo.as_deref().unwrap_or_default());
+        amount.push(f.amount);
+        note.push(f.note.as_str());
+        when.push(moment(f.code));
+    }
     sqlx::query(
         "insert into record_flag (record_id, code, photo, amount, note, moment, raised_at) \
          select r, c, p, a, n, m, $7 from unnest($1::text[], $2::text[], $3::text[], \
@@ -128,7 +148,7 @@ pub(super) async fn write_pg(
     .bind(&amount)
     .bind(&note)
     .bind(&when)
-    .bind(now_ms())
+    .bind(now)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -207,45 +227,31 @@ macro_rules! impl_flag_store {
 impl_flag_store!(super::sqlite::SqliteStore, reader, writer);
 impl_flag_store!(super::postgres::PgStore, pool, pool);
 
-/// Implements the arrival flags' insert for a store whose transactions run on `$conn`.
+/// Implements the arrival flags' insert for a store whose transactions run on `$conn`, with
+/// `$insert` its dialect's insert.
 macro_rules! impl_insert_flags {
-    ($store:ty, $conn:ty) => {
+    ($store:ty, $conn:ty, $insert:ident) => {
         impl $store {
-            /// Inserts arrival `flags` in `tx`; one already raised stays as it was. A burst flags
-            /// every record in it, so a push of back-dated records raises one per record: a
-            /// multi-row statement per chunk, not a round trip per flag.
+            /// Inserts arrival `flags` in `tx`; one already raised stays as it was.
             pub(super) async fn insert_flags(
                 tx: &mut $conn,
                 flags: &[(RecordId, Flag)],
                 now: i64,
             ) -> Result<(), StoreError> {
-                for chunk in flags.chunks(NUMBERED_VALUES_PER_STATEMENT / 7) {
-                    let sql = format!(
-                        "insert into record_flag (record_id, code, photo, amount, note, moment, \
-                         raised_at) values {} on conflict do nothing",
-                        super::rows::tuples(1, chunk.len(), 7)
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for (record, f) in chunk {
-                        q = q
-                            .bind(record.to_string())
-                            .bind(f.code.as_str())
-                            .bind(f.photo.as_deref().unwrap_or_default())
-                            .bind(f.amount)
-                            .bind(&f.note)
-                            .bind(moment(f.code))
-                            .bind(now);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                Ok(())
+                let ids: Vec<String> = flags.iter().map(|(r, _)| r.to_string()).collect();
+                let rows: Vec<(&str, &Flag)> = ids
+                    .iter()
+                    .zip(flags)
+                    .map(|(id, (_, f))| (id.as_str(), f))
+                    .collect();
+                $insert(tx, &rows, now).await
             }
         }
     };
 }
 
-impl_insert_flags!(super::sqlite::SqliteStore, SqliteConnection);
-impl_insert_flags!(super::postgres::PgStore, PgConnection);
+impl_insert_flags!(super::sqlite::SqliteStore, SqliteConnection, insert_sqlite);
+impl_insert_flags!(super::postgres::PgStore, PgConnection, insert_pg);
 
 #[cfg(test)]
 mod tests {
